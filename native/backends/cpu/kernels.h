@@ -1,0 +1,68 @@
+// The table of CPU kernels one ISA level provides. Three units fill it in
+// (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512.cpp), each compiled with its own
+// -m flags; cpu_features.cpp picks one at run time. Everything inside a kernels_*.cpp
+// file has internal linkage so AVX code can never leak into another level by ODR merging.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../../engine/quant.h"
+
+namespace omni::cpu {
+
+// The format activations are converted to, once per matmul, before the dot products.
+enum ActFormat : int {
+  ACT_F32 = 0,    // float weights (F32/F16/BF16): activations stay f32
+  ACT_Q8_32 = 1,  // 32-value blocks, for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights
+  ACT_Q8_256 = 2, // 256-value super-blocks with 16-value sums, for Q4_K/Q5_K/Q6_K weights
+  ACT_FORMAT_COUNT = 3,
+};
+
+// Activation block layouts (internal to us, not a file format).
+struct act_q8_32 { float d; float s; int8_t qs[32]; };               // x ~= d*qs, s = d*sum(qs)
+struct act_q8_256 { float d; int8_t qs[256]; int16_t bsums[16]; };   // bsums[j] = sum(qs[16j..16j+15])
+
+// Bytes one activation row of k values takes in a format.
+size_t act_row_bytes(ActFormat f, int64_t k);
+
+// Computes an nr x nc tile of a matrix product:
+//   out[i * ldo + j] = dot(weight row i, activation row j)   for i < nr, j < nc
+// weight row i starts at (const char*)w + i * w_stride, activation row j at
+// (const char*)x + j * x_stride (already in the format `act` of this weight type).
+// k is the row length in values (a multiple of the weight type's block size).
+// nr and nc may be anything >= 1; the kernel does its own register blocking inside.
+using TileFn = void (*)(int64_t k, const void* w, size_t w_stride, int nr,
+                        const void* x, size_t x_stride, int nc, float* out, size_t ldo);
+
+struct MatmulKernel {
+  ActFormat act;
+  TileFn tile;  // nullptr when the type is not supported
+};
+
+struct KernelTable {
+  const char* isa;  // "scalar", "avx2", "avx512"
+  // f32 row of k values -> one activation row in the given format
+  void (*quantize_act[ACT_FORMAT_COUNT])(const float* x, void* dst, int64_t k);
+  MatmulKernel matmul[TYPE_COUNT];
+  // Weight row of any supported type -> f32 (embedding lookups)
+  void (*dequantize_row)(uint32_t type, const void* src, float* dst, int64_t k);
+
+  // Float helpers for the rest of the forward pass.
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  float (*dot_f16_f32)(const uint16_t* a, const float* b, int64_t n);      // K cache row . q
+  void (*axpy_f16_f32)(float a, const uint16_t* x, float* y, int64_t n);   // y += a * V row
+  void (*scale_f32)(float* y, float a, int64_t n);                         // y *= a
+  void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);              // KV cache writes
+  // y = x / rms(x) * w  (w may be null: no weight); eps inside the sqrt
+  void (*rmsnorm_f32)(const float* x, const float* w, float* y, int64_t n, float eps);
+  // gate[i] = silu(gate[i]) * up[i]
+  void (*silu_mul_f32)(float* gate, const float* up, int64_t n);
+  // y[i] += x[i]
+  void (*add_f32)(float* y, const float* x, int64_t n);
+};
+
+const KernelTable& kernels_scalar();
+const KernelTable& kernels_avx2();
+const KernelTable& kernels_avx512();
+
+}  // namespace omni::cpu
