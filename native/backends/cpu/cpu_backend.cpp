@@ -1,0 +1,288 @@
+// The CPU backend: the backend.h operations on host memory, spread over a thread pool,
+// with the arithmetic delegated to the kernel table of the ISA level chosen at start-up.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu_backend.h"
+#include "cpu_features.h"
+#include "kernels.h"
+#include "thread_pool.h"
+
+struct omni_backend {
+  const omni::cpu::KernelTable* k = nullptr;
+  omni::cpu::ThreadPool* pool = nullptr;
+  std::string description;
+  std::string error;
+  std::vector<uint8_t> act[omni::cpu::ACT_FORMAT_COUNT];  // quantized activations, per format
+  std::vector<std::vector<float>> scratch;                // per thread
+};
+
+namespace omni::cpu {
+namespace {
+
+constexpr int64_t kColsPerTile = 64;  // activation rows per prefill task
+constexpr int64_t kRowsPerTile = 64;  // weight rows per prefill task
+
+// Splits `count` independent items into about 4 tasks per thread (at least `min_chunk`
+// items each) and runs fn(begin, end, thread) on them.
+template <class Fn>
+void parallel_chunks(omni_backend* b, int64_t count, int64_t min_chunk, Fn&& fn) {
+  const int64_t threads = b->pool->size();
+  const int64_t chunk = std::max<int64_t>(min_chunk, (count + threads * 4 - 1) / (threads * 4));
+  const int64_t n_tasks = (count + chunk - 1) / chunk;
+  b->pool->parallel_for(n_tasks, [&](int64_t task, int thread) {
+    const int64_t begin = task * chunk;
+    fn(begin, std::min(count, begin + chunk), thread);
+  });
+}
+
+omni_backend* init(const omni_backend_options* options, char* error, size_t error_size) {
+  std::string err;
+  const KernelTable& table = select_kernels(&err);
+  if (!err.empty()) {
+    std::snprintf(error, error_size, "%s", err.c_str());
+    return nullptr;
+  }
+  auto* b = new omni_backend();
+  b->k = &table;
+  int threads = options && options->n_threads > 0 ? options->n_threads : (int)std::thread::hardware_concurrency();
+  if (threads < 1) threads = 1;
+  b->pool = new ThreadPool(threads);
+  b->scratch.resize(threads);
+  b->description = std::string("cpu ") + table.isa + ", " + std::to_string(threads) + " threads";
+  return b;
+}
+
+void shutdown(omni_backend* b) {
+  delete b->pool;
+  delete b;
+}
+
+const char* describe(omni_backend* b) { return b->description.c_str(); }
+const char* last_error(omni_backend* b) { return b->error.c_str(); }
+
+void* alloc(omni_backend*, size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
+void free_(omni_backend*, void* p) { std::free(p); }
+int upload_weight(omni_backend*, omni_weight*) { return 0; }
+
+int fail(omni_backend* b, std::string message) {
+  b->error = std::move(message);
+  return -1;
+}
+
+int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const omni_weight* const* weights,
+           float* const* outs) {
+  const KernelTable& k = *b->k;
+  const int64_t cols = weights[0]->cols;
+  const void* act[ACT_FORMAT_COUNT] = {x, nullptr, nullptr};
+  size_t act_stride[ACT_FORMAT_COUNT] = {(size_t)cols * sizeof(float), 0, 0};
+  for (int32_t i = 0; i < n_weights; i++) {
+    const omni_weight& w = *weights[i];
+    if (w.cols != cols) return fail(b, "matmul weights disagree on their input size");
+    const MatmulKernel& mk = k.matmul[w.type < TYPE_COUNT ? w.type : 0];
+    if (!mk.tile || (w.type >= TYPE_COUNT)) return fail(b, "no CPU kernel for weight type " + std::to_string(w.type));
+    const ActFormat f = mk.act;
+    if (act[f]) continue;
+    // Quantize the activations once for every weight that wants this format.
+    const size_t stride = act_row_bytes(f, cols);
+    std::vector<uint8_t>& buf = b->act[f];
+    if (buf.size() < stride * n) buf.resize(stride * n);
+    uint8_t* dst = buf.data();
+    auto quantize = k.quantize_act[f];
+    if (n < 8) {
+      for (int64_t r = 0; r < n; r++) quantize(x + r * cols, dst + r * stride, cols);
+    } else {
+      parallel_chunks(b, n, 4, [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; r++) quantize(x + r * cols, dst + r * stride, cols);
+      });
+    }
+    act[f] = dst;
+    act_stride[f] = stride;
+  }
+
+  // Tasks: (weight, block of weight rows, block of activation rows).
+  struct Task { int32_t w; int64_t r0, nr, c0, nc; };
+  std::vector<Task> tasks;
+  const int64_t threads = b->pool->size();
+  for (int32_t i = 0; i < n_weights; i++) {
+    const int64_t rows = weights[i]->rows;
+    int64_t rows_per_task, cols_per_task;
+    if (n <= 4) {  // decode: memory-bound, split the weight rows finely for balance
+      rows_per_task = std::max<int64_t>(16, rows / (threads * 8)) / 4 * 4;
+      cols_per_task = n;
+    } else {
+      rows_per_task = kRowsPerTile;
+      cols_per_task = kColsPerTile;
+    }
+    for (int64_t r0 = 0; r0 < rows; r0 += rows_per_task)
+      for (int64_t c0 = 0; c0 < n; c0 += cols_per_task)
+        tasks.push_back({i, r0, std::min(rows_per_task, rows - r0), c0, std::min(cols_per_task, n - c0)});
+  }
+
+  b->pool->parallel_for((int64_t)tasks.size(), [&](int64_t t, int thread) {
+    const Task& task = tasks[t];
+    const omni_weight& w = *weights[task.w];
+    const MatmulKernel& mk = k.matmul[w.type];
+    const size_t w_stride = row_bytes(w.type, w.cols);
+    const uint8_t* wp = static_cast<const uint8_t*>(w.data) + task.r0 * w_stride;
+    const uint8_t* xp = static_cast<const uint8_t*>(act[mk.act]) + task.c0 * act_stride[mk.act];
+    float* out = outs[task.w];
+    if (task.nc == 1) {  // out[c0][r0 .. r0+nr) is contiguous: write straight into it
+      mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], 1, out + task.c0 * w.rows + task.r0, 1);
+      return;
+    }
+    // The tile is weight-row-major; the output is activation-row-major: transpose on the way.
+    std::vector<float>& tmp = b->scratch[thread];
+    if (tmp.size() < (size_t)(task.nr * task.nc)) tmp.resize(task.nr * task.nc);
+    mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], (int)task.nc, tmp.data(), task.nc);
+    for (int64_t j = 0; j < task.nc; j++) {
+      float* o = out + (task.c0 + j) * w.rows + task.r0;
+      for (int64_t i = 0; i < task.nr; i++) o[i] = tmp[i * task.nc + j];
+    }
+  });
+  return 0;
+}
+
+int gather_rows(omni_backend*, const float* src, const int32_t* rows, int64_t n, int64_t dim, float* dst) {
+  for (int64_t r = 0; r < n; r++) std::memcpy(dst + r * dim, src + (int64_t)rows[r] * dim, dim * sizeof(float));
+  return 0;
+}
+
+int to_host(omni_backend*, void* dst, const void* src, size_t bytes) {
+  if (dst != src) std::memcpy(dst, src, bytes);
+  return 0;
+}
+
+int get_rows(omni_backend* b, const omni_weight* w, const int32_t* ids, int64_t n, float* out) {
+  const size_t stride = row_bytes(w->type, w->cols);
+  for (int64_t r = 0; r < n; r++) {
+    if (ids[r] < 0 || ids[r] >= w->rows) return fail(b, "token id " + std::to_string(ids[r]) + " is out of range");
+    b->k->dequantize_row(w->type, static_cast<const uint8_t*>(w->data) + ids[r] * stride, out + r * w->cols, w->cols);
+  }
+  return 0;
+}
+
+int rmsnorm(omni_backend* b, const float* x, const float* w, float* y, int64_t n, int64_t dim, float eps) {
+  auto norm = b->k->rmsnorm_f32;
+  if (n < 8) {
+    for (int64_t r = 0; r < n; r++) norm(x + r * dim, w, y + r * dim, dim, eps);
+  } else {
+    parallel_chunks(b, n, 4, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; r++) norm(x + r * dim, w, y + r * dim, dim, eps);
+    });
+  }
+  return 0;
+}
+
+int add_bias(omni_backend* b, float* x, const float* bias, int64_t n, int64_t dim) {
+  for (int64_t r = 0; r < n; r++) b->k->add_f32(x + r * dim, bias, dim);
+  return 0;
+}
+
+int add(omni_backend* b, float* y, const float* x, int64_t count) {
+  if (count < 65536) {
+    b->k->add_f32(y, x, count);
+  } else {
+    parallel_chunks(b, count, 16384, [&](int64_t i0, int64_t i1, int) { b->k->add_f32(y + i0, x + i0, i1 - i0); });
+  }
+  return 0;
+}
+
+int silu_mul(omni_backend* b, float* gate, const float* up, int64_t count) {
+  if (count < 65536) {
+    b->k->silu_mul_f32(gate, up, count);
+  } else {
+    parallel_chunks(b, count, 16384, [&](int64_t i0, int64_t i1, int) { b->k->silu_mul_f32(gate + i0, up + i0, i1 - i0); });
+  }
+  return 0;
+}
+
+void rope_row(float* row, int32_t pos, const omni_rope_args& a, float* cs) {
+  const int32_t half = a.n_rot / 2;
+  for (int32_t i = 0; i < half; i++) {
+    double theta = (double)pos * a.freq_scale * std::pow((double)a.freq_base, -2.0 * i / a.n_rot);
+    if (a.freq_factors) theta /= a.freq_factors[i];
+    cs[2 * i] = (float)std::cos(theta);
+    cs[2 * i + 1] = (float)std::sin(theta);
+  }
+  for (int32_t h = 0; h < a.n_heads; h++) {
+    float* v = row + (int64_t)h * a.head_dim;
+    for (int32_t i = 0; i < half; i++) {
+      const int32_t i0 = a.neox ? i : 2 * i;
+      const int32_t i1 = a.neox ? i + half : 2 * i + 1;
+      const float c = cs[2 * i], s = cs[2 * i + 1];
+      const float x0 = v[i0], x1 = v[i1];
+      v[i0] = x0 * c - x1 * s;
+      v[i1] = x0 * s + x1 * c;
+    }
+  }
+}
+
+int rope(omni_backend* b, float* x, int64_t n, const int32_t* positions, const omni_rope_args* args) {
+  const int64_t row = (int64_t)args->n_heads * args->head_dim;
+  parallel_chunks(b, n, 8, [&](int64_t r0, int64_t r1, int thread) {
+    std::vector<float> cs(args->n_rot);
+    for (int64_t r = r0; r < r1; r++) rope_row(x + r * row, positions[r], *args, cs.data());
+  });
+  return 0;
+}
+
+int kv_store(omni_backend* b, const omni_kv_store_args* a) {
+  for (int32_t t = 0; t < a->n_tokens; t++) {
+    const int64_t off = a->slots[t] * a->row_size;
+    b->k->f32_to_f16(a->k + (int64_t)t * a->row_size, a->k_pool + off, a->row_size);
+    b->k->f32_to_f16(a->v + (int64_t)t * a->row_size, a->v_pool + off, a->row_size);
+  }
+  return 0;
+}
+
+// One (token, head): softmax(q . K^T * scale) . V over the sequence's positions.
+void attend_one(const KernelTable& k, const omni_attention_args& a, int32_t t, int32_t h, std::vector<float>& scores) {
+  const int32_t group = a.n_heads / a.n_kv_heads;
+  const int32_t kv_head = h / group;
+  const int64_t row = (int64_t)a.n_kv_heads * a.head_dim;
+  const float* q = a.q + (int64_t)t * a.n_heads * a.head_dim + (int64_t)h * a.head_dim;
+  float* out = a.out + (int64_t)t * a.n_heads * a.head_dim + (int64_t)h * a.head_dim;
+  const int32_t n = a.n_past[t];
+  const int32_t* table = a.block_tables[t];
+  if ((int32_t)scores.size() < n) scores.resize(n);
+  float max_score = -INFINITY;
+  for (int32_t p = 0; p < n; p++) {
+    const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
+    const float s = k.dot_f16_f32(a.k_pool + slot * row + (int64_t)kv_head * a.head_dim, q, a.head_dim) * a.scale;
+    scores[p] = s;
+    max_score = std::max(max_score, s);
+  }
+  float sum = 0;
+  for (int32_t p = 0; p < n; p++) {
+    scores[p] = std::exp(scores[p] - max_score);
+    sum += scores[p];
+  }
+  std::memset(out, 0, sizeof(float) * a.head_dim);
+  const float inv = 1.0f / sum;
+  for (int32_t p = 0; p < n; p++) {
+    const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
+    k.axpy_f16_f32(scores[p] * inv, a.v_pool + slot * row + (int64_t)kv_head * a.head_dim, out, a.head_dim);
+  }
+}
+
+int attention(omni_backend* b, const omni_attention_args* a) {
+  const int64_t items = (int64_t)a->n_tokens * a->n_heads;
+  parallel_chunks(b, items, 1, [&](int64_t i0, int64_t i1, int thread) {
+    for (int64_t i = i0; i < i1; i++) attend_one(*b->k, *a, (int32_t)(i / a->n_heads), (int32_t)(i % a->n_heads), b->scratch[thread]);
+  });
+  return 0;
+}
+
+const omni_backend_vtable kCpuBackend = {
+    OMNI_BACKEND_ABI_VERSION, "cpu", init, shutdown, describe, last_error, alloc, free_, upload_weight,
+    matmul, gather_rows, to_host, get_rows, rmsnorm, add_bias, add, silu_mul, rope, kv_store, attention,
+};
+
+}  // namespace
+}  // namespace omni::cpu
+
+const omni_backend_vtable* omni_cpu_backend() { return &omni::cpu::kCpuBackend; }

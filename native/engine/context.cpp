@@ -1,0 +1,153 @@
+#include "context.h"
+
+#include <stdexcept>
+
+namespace omni {
+
+Context::Context(const Model& model, const ContextOptions& options) : model_(model), options_(options) {
+  if (model.vocab_only()) throw std::invalid_argument("this model was loaded vocab-only; it cannot run");
+  const HParams& hp = model.hparams();
+  if (options_.kv_block_size < 1) options_.kv_block_size = 16;
+  if (options_.kv_tokens < options_.kv_block_size) options_.kv_tokens = options_.kv_block_size;
+  if (options_.max_batch_tokens < 1) options_.max_batch_tokens = 512;
+  omni_backend_options bo{options_.n_threads, 0};
+  backend_ = open_backend(options_.backend, bo, options_.backend_search_path);
+  const int32_t n_blocks = (options_.kv_tokens + options_.kv_block_size - 1) / options_.kv_block_size;
+  kv_ = std::make_unique<KvCache>(hp.n_layer, hp.n_head_kv * hp.head_dim, options_.kv_block_size, n_blocks);
+  forward_ = std::make_unique<Forward>(model_, *backend_, *kv_);
+}
+
+Context::~Context() = default;
+
+void Context::validate(const std::vector<SeqInput>& inputs) const {
+  const int32_t n_vocab = model_.hparams().n_vocab;
+  std::unordered_map<int32_t, bool> seen;
+  for (const SeqInput& in : inputs) {
+    const std::string who = "sequence " + std::to_string(in.seq);
+    if (in.seq < 0) throw std::invalid_argument("sequence ids must be >= 0");
+    if (seen[in.seq]) throw std::invalid_argument(who + " appears twice in one step");
+    seen[in.seq] = true;
+    if (in.tokens.empty()) throw std::invalid_argument(who + " has no tokens");
+    if (in.pos != kv_->length(in.seq))
+      throw std::invalid_argument(who + " continues at position " + std::to_string(in.pos) + " but holds " +
+                                  std::to_string(kv_->length(in.seq)) + " tokens (truncate it first)");
+    for (int32_t t : in.tokens)
+      if (t < 0 || t >= n_vocab)
+        throw std::invalid_argument(who + ": token id " + std::to_string(t) + " is outside the vocabulary (0.." +
+                                    std::to_string(n_vocab - 1) + ")");
+  }
+}
+
+std::vector<SeqOutput> Context::step(const std::vector<SeqInput>& inputs) {
+  if (busy_.exchange(true)) throw std::logic_error("a step is already running on this context");
+  struct Release { std::atomic<bool>& b; ~Release() { b = false; } } release{busy_};
+  validate(inputs);
+
+  // Reserve KV space for every sequence, or for none.
+  for (size_t i = 0; i < inputs.size(); i++) {
+    const std::string err = kv_->reserve(inputs[i].seq, (int32_t)inputs[i].tokens.size());
+    if (!err.empty()) {
+      for (size_t j = 0; j < i; j++) kv_->truncate(inputs[j].seq, inputs[j].pos);
+      if (inputs[i].pos == 0) kv_->free(inputs[i].seq);
+      throw std::runtime_error(err);
+    }
+  }
+
+  const HParams& hp = model_.hparams();
+  std::vector<SeqOutput> outputs(inputs.size());
+  // Flatten into rows; remember which output and which logits row each row feeds.
+  struct Row { size_t input; int32_t index; };
+  std::vector<Row> rows;
+  for (size_t i = 0; i < inputs.size(); i++) {
+    const SeqInput& in = inputs[i];
+    outputs[i].seq = in.seq;
+    if (in.params) {
+      auto it = samplers_.find(in.seq);
+      if (it == samplers_.end()) samplers_.emplace(in.seq, SequenceSampler(*in.params));
+      else it->second.set_params(*in.params);
+    }
+    const int32_t n_logit_rows = in.logits == SeqInput::ALL ? (int32_t)in.tokens.size() : in.logits == SeqInput::LAST ? 1 : 0;
+    outputs[i].logits.resize((size_t)n_logit_rows * hp.n_vocab);
+    if (in.hidden) outputs[i].hidden.resize(in.tokens.size() * hp.n_embd);
+    for (int32_t t = 0; t < (int32_t)in.tokens.size(); t++) rows.push_back({i, t});
+  }
+
+  std::vector<float> last_logits(inputs.size() * (size_t)hp.n_vocab);
+  std::vector<float> logits_buf, hidden_buf;
+  ForwardBatch batch;
+  for (size_t start = 0; start < rows.size(); start += options_.max_batch_tokens) {
+    const size_t end = std::min(rows.size(), start + (size_t)options_.max_batch_tokens);
+    batch = ForwardBatch();
+    // Where each wanted logits row goes: (output index, its row there or -1 for "last").
+    std::vector<std::pair<size_t, int32_t>> logit_dest;
+    bool want_hidden = false;
+    for (size_t r = start; r < end; r++) {
+      const SeqInput& in = inputs[rows[r].input];
+      const int32_t pos = in.pos + rows[r].index;
+      batch.tokens.push_back(in.tokens[rows[r].index]);
+      batch.positions.push_back(pos);
+      batch.kv_slots.push_back(kv_->slot(in.seq, pos));
+      batch.block_tables.push_back(kv_->block_table(in.seq));
+      batch.n_past.push_back(pos + 1);
+      const bool is_last = rows[r].index == (int32_t)in.tokens.size() - 1;
+      if (in.logits == SeqInput::ALL || (is_last && (in.sample || in.logits == SeqInput::LAST))) {
+        batch.logit_rows.push_back((int32_t)(r - start));
+        logit_dest.push_back({rows[r].input, rows[r].index});
+      }
+      want_hidden |= in.hidden;
+    }
+    logits_buf.resize(batch.logit_rows.size() * (size_t)hp.n_vocab);
+    if (want_hidden) hidden_buf.resize(batch.size() * (size_t)hp.n_embd);
+    forward_->run(batch, logits_buf.data(), want_hidden ? hidden_buf.data() : nullptr);
+    steps_++;
+
+    for (size_t k = 0; k < logit_dest.size(); k++) {
+      const auto [i, index] = logit_dest[k];
+      const SeqInput& in = inputs[i];
+      const float* src = logits_buf.data() + k * hp.n_vocab;
+      const bool is_last = index == (int32_t)in.tokens.size() - 1;
+      if (is_last) std::copy(src, src + hp.n_vocab, last_logits.begin() + i * hp.n_vocab);
+      if (in.logits == SeqInput::ALL)
+        std::copy(src, src + hp.n_vocab, outputs[i].logits.begin() + (size_t)index * hp.n_vocab);
+      else if (in.logits == SeqInput::LAST && is_last)
+        std::copy(src, src + hp.n_vocab, outputs[i].logits.begin());
+    }
+    if (want_hidden) {
+      for (size_t r = start; r < end; r++) {
+        SeqOutput& out = outputs[rows[r].input];
+        if (out.hidden.empty()) continue;
+        std::copy(hidden_buf.begin() + (r - start) * hp.n_embd, hidden_buf.begin() + (r - start + 1) * hp.n_embd,
+                  out.hidden.begin() + (size_t)rows[r].index * hp.n_embd);
+      }
+    }
+  }
+
+  // The sampler sees the sequence's tokens (for penalties), then picks the next one.
+  for (size_t i = 0; i < inputs.size(); i++) {
+    const SeqInput& in = inputs[i];
+    auto it = samplers_.find(in.seq);
+    if (it == samplers_.end()) {
+      if (!in.sample) continue;
+      it = samplers_.emplace(in.seq, SequenceSampler(SamplingParams())).first;
+    }
+    for (int32_t t : in.tokens) it->second.accept(t);
+    if (in.sample) outputs[i].sampled = it->second.sample(last_logits.data() + i * hp.n_vocab, hp.n_vocab);
+  }
+  return outputs;
+}
+
+void Context::truncate(int32_t seq, int32_t length) { kv_->truncate(seq, length); }
+
+void Context::fork(int32_t src, int32_t dst) {
+  const std::string err = kv_->fork(src, dst);
+  if (!err.empty()) throw std::invalid_argument(err);
+  auto it = samplers_.find(src);
+  if (it != samplers_.end()) samplers_.insert_or_assign(dst, it->second);
+}
+
+void Context::free(int32_t seq) {
+  kv_->free(seq);
+  samplers_.erase(seq);
+}
+
+}  // namespace omni

@@ -1,0 +1,78 @@
+// An inference context: one backend instance, a paged KV cache, per-sequence samplers,
+// and the step() that feeds new tokens of many sequences through one forward pass.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend.h"
+#include "forward.h"
+#include "kv_cache.h"
+#include "model.h"
+#include "sampler.h"
+
+namespace omni {
+
+struct ContextOptions {
+  int32_t n_threads = 0;          // <= 0: one per core
+  int32_t kv_tokens = 4096;       // KV capacity, in tokens, across all sequences
+  int32_t kv_block_size = 16;
+  int32_t max_batch_tokens = 512; // larger steps are run as several forward passes
+  std::string backend = "cpu";
+  std::string backend_search_path;
+};
+
+// What one sequence contributes to a step.
+struct SeqInput {
+  int32_t seq = 0;
+  std::vector<int32_t> tokens;
+  int32_t pos = 0;                        // position of tokens[0]: must equal the sequence's length
+  bool sample = false;                    // sample the next token after the last one
+  std::optional<SamplingParams> params;   // (re)configures this sequence's sampler
+  enum Logits { NONE, LAST, ALL } logits = NONE;  // return raw logits too
+  bool hidden = false;                    // return the final normalised hidden state of each token
+};
+
+struct SeqOutput {
+  int32_t seq = 0;
+  SampleResult sampled;                   // token -1 when not sampled
+  std::vector<float> logits;              // [rows][n_vocab]
+  std::vector<float> hidden;              // [tokens][n_embd]
+};
+
+class Context {
+ public:
+  Context(const Model& model, const ContextOptions& options);
+  ~Context();
+
+  // Throws std::invalid_argument for bad input (nothing changed), std::runtime_error when
+  // the KV cache is full (nothing changed) or a backend fails.
+  std::vector<SeqOutput> step(const std::vector<SeqInput>& inputs);
+
+  void truncate(int32_t seq, int32_t length);
+  void fork(int32_t src, int32_t dst);
+  void free(int32_t seq);
+  int32_t length(int32_t seq) const { return kv_->length(seq); }
+
+  std::string describe() const { return backend_->describe(); }
+  int32_t kv_blocks_total() const { return kv_->n_blocks(); }
+  int32_t kv_blocks_free() const { return kv_->free_blocks(); }
+  uint64_t steps() const { return steps_; }
+
+ private:
+  void validate(const std::vector<SeqInput>& inputs) const;
+
+  const Model& model_;
+  ContextOptions options_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<KvCache> kv_;
+  std::unique_ptr<Forward> forward_;
+  std::unordered_map<int32_t, SequenceSampler> samplers_;
+  std::atomic<bool> busy_{false};
+  uint64_t steps_ = 0;
+};
+
+}  // namespace omni

@@ -1,0 +1,153 @@
+// The typed face of the native addon (build/native/Release/omni.node). Everything the
+// engine does in C++ is reached through these few functions; nothing else crosses.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type GgufMetadataValue =
+  | number
+  | string
+  | boolean
+  | ArrayLike<number>
+  | GgufMetadataValue[];
+
+export interface TensorInfo {
+  name: string;
+  type: number;
+  typeName: string;
+  dims: number[];
+  bytes: number;
+}
+
+export interface HParams {
+  architecture: string;
+  nVocab: number;
+  nCtxTrain: number;
+  nEmbd: number;
+  nLayer: number;
+  nFf: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  nRot: number;
+  rmsEps: number;
+  ropeBase: number;
+  ropeNeox: boolean;
+  tiedOutput: boolean;
+  ropeFreqFactors: boolean;
+}
+
+export interface NativeModelInfo {
+  path: string;
+  ggufVersion: number;
+  fileSize: number;
+  vocabOnly: boolean;
+  metadata: Record<string, GgufMetadataValue>;
+  tensors: TensorInfo[];
+  hparams?: HParams;
+  weightBytes?: number;
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  dispose(): void;
+}
+
+export interface SamplingOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  penaltyWindow?: number;
+  logitBias?: [number, number][];
+  seed?: number;
+  /** -1 or absent: none; 0: the chosen token's logprob; N: also the N most likely. */
+  logprobs?: number;
+}
+
+export interface StepEntry {
+  seq: number;
+  tokens: number[] | Int32Array;
+  /** Position of tokens[0]; must equal the sequence's current length. */
+  pos: number;
+  sample?: boolean;
+  sampling?: SamplingOptions;
+  logits?: 'none' | 'last' | 'all';
+  hidden?: boolean;
+}
+
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+}
+
+export interface StepResult {
+  seq: number;
+  token?: number;
+  logprob?: number;
+  top?: TokenLogprob[];
+  logits?: Float32Array;
+  hidden?: Float32Array;
+}
+
+export interface ContextOptions {
+  threads?: number;
+  kvTokens?: number;
+  kvBlockSize?: number;
+  maxBatchTokens?: number;
+  backend?: string;
+}
+
+export interface NativeContext {
+  step(batch: StepEntry[]): Promise<StepResult[]>;
+  truncate(seq: number, length: number): void;
+  fork(src: number, dst: number): void;
+  free(seq: number): void;
+  length(seq: number): number;
+  stats(): { backend: string; kvBlocksTotal: number; kvBlocksFree: number; steps: number };
+  dispose(): void;
+}
+
+export interface BackendProbe {
+  name: string;
+  available: boolean;
+  detail: string;
+}
+
+interface Addon {
+  loadModel(path: string, options?: { vocabOnly?: boolean }): Promise<NativeModel>;
+  createContext(model: NativeModel, options?: ContextOptions): NativeContext;
+  quantize(type: number, values: Float32Array): Uint8Array;
+  dequantize(type: number, bytes: Uint8Array, count: number): Float32Array;
+  backends(extraSearchPath?: string): BackendProbe[];
+  cpuInfo(): { best: string; selected?: string; error?: string };
+}
+
+function findAddon(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // src/engine (tsx) or dist/src/engine (compiled): walk up to the package root.
+  for (let dir = here; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'build', 'native', 'Release', 'omni.node');
+    if (existsSync(candidate)) return candidate;
+    if (existsSync(path.join(dir, 'package.json'))) break;
+  }
+  throw new Error('The Omni native addon is not built. Run `npm ci` (or `npm run build:native`) in the Omni folder.');
+}
+
+let addon: Addon | undefined;
+function native(): Addon {
+  addon ??= createRequire(import.meta.url)(findAddon()) as Addon;
+  return addon;
+}
+
+export const loadModel = (file: string, options?: { vocabOnly?: boolean }) => native().loadModel(file, options);
+export const createContext = (model: NativeModel, options?: ContextOptions) => native().createContext(model, options);
+/** Quantizes values (a whole number of blocks) to a GGUF tensor type, with the reference quantizers. */
+export const quantize = (type: number, values: Float32Array) => native().quantize(type, values);
+export const dequantize = (type: number, bytes: Uint8Array, count: number) => native().dequantize(type, bytes, count);
+export const backends = (extraSearchPath?: string) => native().backends(extraSearchPath);
+export const cpuInfo = () => native().cpuInfo();
