@@ -181,7 +181,9 @@ void GgufFile::parse() {
   const uint64_t n_tensors = c.read<uint64_t>("tensor count");
   const uint64_t n_kv = c.read<uint64_t>("metadata count");
   // Each key/value and tensor entry takes more than 8 bytes: bound the counts by the file size.
-  if (n_kv > map_->size() / 8 || n_tensors > map_->size() / 8) fail("header counts are larger than the file (corrupt header)");
+  if (n_kv > map_->size() / 8 || n_tensors > map_->size() / 8)
+    fail("file is truncated or its header is corrupt: it declares " + std::to_string(n_kv) + " metadata entries and " +
+         std::to_string(n_tensors) + " tensors in " + std::to_string(map_->size()) + " bytes");
 
   kv_.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; k++) {
