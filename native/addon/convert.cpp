@@ -89,6 +89,7 @@ Napi::Object model_info_to_js(Napi::Env env, const Model& model) {
     for (uint32_t d = 0; d < t.n_dims; d++) dims.Set(d, (double)t.dims[d]);
     o.Set("dims", dims);
     o.Set("bytes", (double)t.bytes);
+    o.Set("offset", (double)t.file_offset);
     tensors.Set((uint32_t)k, o);
   }
   info.Set("tensors", tensors);

@@ -235,7 +235,8 @@ void GgufFile::parse() {
     if (t.offset > map_->size() || end > map_->size() || end < data_start)
       fail("tensor '" + t.name + "' data lies outside the file (file truncated? it needs " + std::to_string(end) +
            " bytes, the file has " + std::to_string(map_->size()) + ")");
-    t.data = map_->data() + data_start + t.offset;
+    t.file_offset = data_start + t.offset;
+    t.data = map_->data() + t.file_offset;
   }
 }
 

@@ -49,7 +49,8 @@ struct GgufTensorInfo {
   uint32_t n_dims = 0;
   int64_t dims[4] = {1, 1, 1, 1};  // ne0 (innermost, a row) first
   uint32_t type = 0;
-  uint64_t offset = 0;  // relative to the data section
+  uint64_t offset = 0;       // relative to the data section
+  uint64_t file_offset = 0;  // from the start of the file
   uint64_t bytes = 0;
   const uint8_t* data = nullptr;
   int64_t elements() const { return dims[0] * dims[1] * dims[2] * dims[3]; }

@@ -18,6 +18,8 @@ export interface TensorInfo {
   typeName: string;
   dims: number[];
   bytes: number;
+  /** Where its data starts in the file. */
+  offset: number;
 }
 
 export interface HParams {
