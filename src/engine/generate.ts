@@ -34,7 +34,8 @@ export async function* generate(
 ): AsyncGenerator<GeneratedToken> {
   const seq = options.seq ?? 0;
   const eog = new Set(model.tokenizer.endOfGenerationIds);
-  const detok = new Detokenizer(model.tokenizer);
+  // The prompt came before: keep the first piece's leading space, as llama.cpp's server does.
+  const detok = new Detokenizer(model.tokenizer, { stripLeadingSpace: false, cleanSpaces: false });
   const s: GenerationStats = stats ?? ({} as GenerationStats);
   Object.assign(s, { promptTokens: prompt.length, generatedTokens: 0, promptMs: 0, generateMs: 0, finishReason: 'length' });
   ctx.free(seq);
