@@ -1,7 +1,7 @@
 // Our tokenizer against llama.cpp itself (node-llama-cpp, vocab-only), over a seeded corpus of
 // 500+ strings: ids, detokenized text, special ids and token classes must all agree. Every GGUF
-// under the shared models dir with a supported tokenizer is compared, so a SmolLM2 GGUF dropped
-// there is picked up without changing this file.
+// under the shared models dir with a supported tokenizer is compared, plus a generated model
+// carrying SmolLM2's real tokenizer (byte-level BPE, pre-tokenizer "smollm").
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { getLlama, LlamaLogLevel, type LlamaModel, type Token } from 'node-llama
 import { cleanUpSpaces, createTokenizer, TokenType, vocabFromGgufMetadata, type Tokenizer, type Vocab } from '../../src/engine/tokenizer/index.js';
 import { readGgufMetadata } from '../helpers/gguf-metadata.js';
 import { sharedModelsDir } from '../helpers/paths.js';
+import { generatedModel } from '../helpers/test-models.js';
 import { tokenizerCorpus } from '../helpers/tokenizer-corpus.js';
 
 const corpus = tokenizerCorpus();
@@ -28,6 +29,7 @@ const files = ggufFiles(sharedModelsDir()).filter((file) => {
   const model = readGgufMetadata(file)['tokenizer.ggml.model'];
   return model === 'llama' || model === 'gpt2';
 });
+files.push(await generatedModel('tiny', 'q8_0'));
 
 /** Ids as node-llama-cpp's low-level binding returns them: llama_tokenize with add_special=false. */
 function oracleTokenize(model: LlamaModel, text: string, parseSpecial: boolean): number[] {
@@ -55,7 +57,7 @@ describe('tokenizer vs llama.cpp (node-llama-cpp)', () => {
   });
 
   for (const file of files) {
-    const label = path.relative(sharedModelsDir(), file);
+    const label = file.startsWith(sharedModelsDir()) ? path.relative(sharedModelsDir(), file) : 'generated SmolLM2 (tiny q8_0)';
     describe(label, () => {
       let model: LlamaModel;
       let vocab: Vocab;

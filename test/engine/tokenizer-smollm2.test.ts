@@ -1,15 +1,13 @@
 // SmolLM2's real tokenizer (byte-level BPE, pre-tokenizer "smollm"), built from its tokenizer.json.
 // The expected ids below come from llama.cpp (node-llama-cpp 3.22.1) run on a vocab-only GGUF
-// written from the same tokenizer.json. Once a SmolLM2 GGUF is in shared/models, the oracle test
-// compares against llama.cpp directly and the last test here checks the GGUF's vocabulary too.
+// written from the same tokenizer.json; tokenizer-oracle.test.ts also compares a generated SmolLM2
+// GGUF with llama.cpp live.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import { createTokenizer, vocabFromGgufMetadata } from '../../src/engine/tokenizer/index.js';
-import { readGgufMetadata } from '../helpers/gguf-metadata.js';
-import { sharedModelsDir } from '../helpers/paths.js';
+import { createTokenizer } from '../../src/engine/tokenizer/index.js';
+import { LoadedModel } from '../../src/engine/loaded-model.js';
+import { generatedModel } from '../helpers/test-models.js';
 import { smollm2Vocab } from '../helpers/smollm2-vocab.js';
 import { tokenizerCorpus } from '../helpers/tokenizer-corpus.js';
 
@@ -53,18 +51,12 @@ describe('SmolLM2 tokenizer (from tokenizer.json)', () => {
     assert.deepEqual(diffs, []);
   });
 
-  it('matches the vocabulary of a SmolLM2 GGUF, when one is in shared/models', (t) => {
-    const dir = sharedModelsDir();
-    const candidates = existsSync(dir)
-      ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.gguf')).map((f) => path.join(dir, f))
-      : [];
-    const gguf = candidates.find((f) => readGgufMetadata(f)['tokenizer.ggml.pre'] === 'smollm');
-    if (!gguf) {
-      t.skip('no GGUF with tokenizer.ggml.pre = "smollm" in shared/models yet');
-      return;
-    }
-    const fromGguf = createTokenizer(vocabFromGgufMetadata(readGgufMetadata(gguf)));
+  it('is what a GGUF written with it gives back through the engine', async () => {
+    const model = await LoadedModel.load(await generatedModel('tiny', 'f16'), { vocabOnly: true });
+    assert.equal(model.info.metadata['tokenizer.ggml.pre'], 'smollm');
+    const fromGguf = model.tokenizer;
     assert.equal(fromGguf.vocabSize, tokenizer.vocabSize);
     for (const s of corpus) assert.deepEqual(fromGguf.tokenize(s, { parseSpecial: true }), tokenizer.tokenize(s, { parseSpecial: true }));
+    model.dispose();
   });
 });
