@@ -32,7 +32,8 @@ struct TokenLogprob {
 struct SampleResult {
   int32_t token = -1;
   float logprob = 0.0f;             // of the chosen token (filled when n_logprobs >= 0)
-  std::vector<TokenLogprob> top;    // the n_logprobs most likely, most likely first
+  std::vector<TokenLogprob> top;    // the n_logprobs most likely, most likely first (ties: lower
+                                    // id first); tokens with logprob -inf are left out
 };
 
 // One per sequence; keeps the RNG and the recent-token window between steps.
@@ -42,16 +43,18 @@ class SequenceSampler {
   void set_params(const SamplingParams& params);  // keeps history and RNG state
   // Records a token of the sequence (prompt or generated) for the penalty window.
   void accept(int32_t token);
-  // Chooses the next token. Logprobs are the log-softmax of the logits after logit bias
-  // and penalties, before temperature and truncation (what the model "thinks").
+  // Chooses the next token (it does not accept() it). Logprobs are the log-softmax of the
+  // logits after logit bias and penalties, before temperature and truncation (what the model
+  // "thinks"). NaN logits count as -inf. n_vocab <= 0 or null logits: token -1; every logit
+  // -inf (all banned): token 0 with logprob -inf. Different samplers may run on different
+  // threads at once: the vocab-sized scratch buffers are per thread (sampler.cpp), so a
+  // sampler itself stays small.
   SampleResult sample(const float* logits, int32_t n_vocab);
 
  private:
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::deque<int32_t> window_;
-  std::vector<float> scratch_;
-  std::vector<int32_t> order_;
 };
 
 }  // namespace omni
