@@ -14,44 +14,83 @@ afterEach(() => {
   delete process.env.OMNI_ISA;
 });
 
-async function logitsAt(file: string, isa: string): Promise<Float32Array> {
+/** Logits at every position: all but the last token in one prefill, then the last decoded alone. */
+async function logitsAt(file: string, isa: string): Promise<Float32Array[]> {
   process.env.OMNI_ISA = isa;
   const model = await loadModel(file);
   const ctx = createContext(model, { threads: 2, kvTokens: 64 });
   assert.match(ctx.stats().backend, new RegExp(`cpu ${isa},`));
-  // Prefill all but the last token, then decode the last: both matmul shapes are exercised.
-  await ctx.step([{ seq: 0, tokens: tokens.slice(0, -1), pos: 0 }]);
-  const [r] = await ctx.step([{ seq: 0, tokens: tokens.slice(-1), pos: tokens.length - 1, logits: 'last' }]);
+  const [prefill] = await ctx.step([{ seq: 0, tokens: tokens.slice(0, -1), pos: 0, logits: 'all' }]);
+  const [last] = await ctx.step([{ seq: 0, tokens: tokens.slice(-1), pos: tokens.length - 1, logits: 'last' }]);
   ctx.dispose();
   model.dispose();
-  return r.logits!;
+  const V = last.logits!.length;
+  return [...tokens.slice(0, -1).map((_, i) => prefill.logits!.subarray(i * V, (i + 1) * V)), last.logits!];
+}
+
+function compare(a: Float32Array[], b: Float32Array[]) {
+  let worst = 0, sq = 0, n = 0, spread = 0, clear = 0, agree = 0;
+  a.forEach((row, i) => {
+    let mean = 0;
+    for (const v of row) mean += v / row.length;
+    let best = 0, second = -Infinity, bestB = 0;
+    for (let t = 0; t < row.length; t++) {
+      const d = row[t] - b[i][t];
+      worst = Math.max(worst, Math.abs(d));
+      sq += d * d;
+      spread += (row[t] - mean) ** 2;
+      n++;
+      if (b[i][t] > b[i][bestB]) bestB = t;
+      if (row[t] > row[best]) [second, best] = [row[best], t];
+      else if (row[t] > second) second = row[t];
+    }
+    if (row[best] - second > 0.5) {
+      clear++;
+      if (best === bestB) agree++;
+    }
+  });
+  return { worst, relRms: Math.sqrt(sq / spread), clear, agree };
 }
 
 test('this CPU runs at least the scalar and AVX2 levels', () => {
   assert.ok(available.length >= 2, `best level is ${best}`);
 });
 
-for (const [name, file] of [
+const FLOAT_MODELS = [
   ['stories260K f32', async () => stories260K()],
   ['tiny f16', () => generatedModel('tiny', 'f16')],
   ['tiny bf16', () => generatedModel('tiny', 'bf16')],
-  ['tiny q8_0', () => generatedModel('tiny', 'q8_0')],
-  ['tiny q4_0', () => generatedModel('tiny', 'q4_0')],
-  ['tiny q5_1', () => generatedModel('tiny', 'q5_1')],
-  ['tiny q4_k_m', () => generatedModel('tiny', 'q4_k_m')],
-  ['tiny q5_k_m', () => generatedModel('tiny', 'q5_k_m')],
-  ['tiny q6_k', () => generatedModel('tiny', 'q6_k')],
-] as const) {
+] as const;
+const QUANTIZED_MODELS = ['q8_0', 'q4_0', 'q5_1', 'q4_k_m', 'q5_k_m', 'q6_k'].map((t) => [`tiny ${t}`, () => generatedModel('tiny', t)] as const);
+
+// Float weights: every level computes the same float operations, only in a different
+// summation order, so logits agree to ~1e-5; 2e-3 leaves room and catches any real slip.
+for (const [name, file] of FLOAT_MODELS) {
   test(`${name}: the same logits at ${available.join(', ')}`, async () => {
     const path = await file();
     const base = await logitsAt(path, 'scalar');
     for (const isa of available.slice(1)) {
-      const other = await logitsAt(path, isa);
-      let worst = 0;
-      for (let i = 0; i < base.length; i++) worst = Math.max(worst, Math.abs(base[i] - other[i]));
-      // Integer dot products are exact at every level; only float summation order differs
-      // (float weights, norms, attention), which moves logits by ~1e-5 here.
+      const { worst } = compare(base, await logitsAt(path, isa));
       assert.ok(worst < 2e-3, `${isa} differs from scalar by ${worst}`);
+    }
+  });
+}
+
+// Quantized weights: the integer dot products are exact at every level, but activations are
+// re-quantized to 8 bits before each matmul, and a float difference of 1e-7 in a norm can move
+// an activation across a rounding boundary; in these random-weight models that moves logits by
+// ~1% of their spread (the same size as the difference between llama.cpp and us). So: the rms
+// difference stays under 3% of the logits' spread and the top token is the same wherever it
+// leads by more than half a logit. A wrong kernel would be off by far more than 3%.
+for (const [name, file] of QUANTIZED_MODELS) {
+  test(`${name}: the same answers at ${available.join(', ')}`, async () => {
+    const path = await file();
+    const base = await logitsAt(path, 'scalar');
+    for (const isa of available.slice(1)) {
+      const { relRms, clear, agree } = compare(base, await logitsAt(path, isa));
+      assert.ok(relRms < 0.03, `${isa} differs from scalar by ${(relRms * 100).toFixed(2)}% rms of the logit spread`);
+      assert.ok(clear >= tokens.length / 3, `only ${clear} clear positions`);
+      assert.equal(agree, clear, `${isa}: top-1 differs at ${clear - agree} clear positions`);
     }
   });
 }
