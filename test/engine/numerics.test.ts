@@ -116,9 +116,16 @@ test('stories260K: greedy 32-token continuations are identical to llama.cpp for 
 //   (plus 0.003 for float noise); this is the bound that justifies every type's numerics;
 // - top-1: on positions where the exact top-1 leads by more than 4 x the rms noise of the
 //   difference of two logits (sqrt(2) x llama.cpp's rms error), we agree with llama.cpp >= 99%.
-for (const type of ALL_TYPES) {
-  test(`generated tiny ${type}: as accurate as llama.cpp, and the same top-1 where the answer is clear`, async () => {
-    const file = await generatedModel('tiny', type);
+const GENERATED: [string, string][] = [
+  ...ALL_TYPES.map((type): [string, string] => ['tiny', type]),
+  ['tiny-qwen2', 'f32'],
+  ['tiny-qwen2', 'q8_0'],
+  ['tiny-llama3', 'f32'],
+  ['tiny-llama3', 'q4_k_m'],
+];
+for (const [shape, type] of GENERATED) {
+  test(`generated ${shape} ${type}: as accurate as llama.cpp, and the same top-1 where the answer is clear`, async () => {
+    const file = await generatedModel(shape, type);
     const om = await oracleModel(file);
     const reference = await ReferenceModel.load(file);
     const ours: Float32Array[] = [], theirs: Float32Array[] = [], exact: Float64Array[] = [];
