@@ -6,28 +6,20 @@
 //   → greedy (temperature <= 0: argmax, ties to the lowest id)
 //   → or: top-k → temperature → softmax → top-p → min-p → renormalise → draw
 //
-// Nothing here sorts the whole vocabulary. Tokens are ranked by logit, and among equal logits
-// the lower id first ("rank" below). The vocabulary is cut into chunks of 64 tokens whose
-// maxima are known after the first pass:
-//   - top-k (and the top-N of logprobs): the k-th largest chunk maximum is a threshold that at
-//     least k tokens reach, so only the k best chunks are scanned and a few hundred tokens
-//     ranked. The rest of the chain then runs along that short ranked list;
+// Nothing here sorts the whole vocabulary: the passes over it, the selection of the best
+// tokens and the draws are in sampler_vocab.h. Along the chain:
+//   - top-k (and the top-N of logprobs) selects a few hundred tokens; the rest of the chain
+//     then runs along that short ranked list;
 //   - top-p without top-k: one exp pass gives the total mass; the nucleus is looked for among
-//     the best 128 tokens, and when it is bigger, a histogram of the mass by distance from the
-//     maximum (1/64-wide buckets of (max - logit) / T) finds the bucket where the running mass
-//     crosses top_p; only that bucket is sorted. The result is a rank threshold;
-//   - the draw walks per-chunk sums, then one chunk, in id order. Cuts given as thresholds
-//     (top-p, min-p, a top-k too big for a list) are applied by rejection: draw from the
-//     untruncated weights until the token survives the cuts (exact, and no extra pass when
-//     most of the mass survives), after 8 misses by masking the weights and drawing again.
+//     the best 128 tokens, and when it is bigger, top_p_last turns it into a rank threshold;
+//   - cuts given as thresholds (top-p, min-p, a top-k too big for a list) are applied by
+//     rejection: draw from the untruncated weights until the token survives the cuts (exact,
+//     and no extra pass when most of the mass survives), after 8 misses by masking the weights
+//     and drawing again.
 // With no truncation at all: one exp pass and the draw, no selection.
 //
-// Reproducibility: the RNG is std::mt19937_64 and its 64 bits become a double in [0,1) here
-// (std::uniform_real_distribution differs between standard libraries); exp is our own
-// polynomial rather than libm's, sums run in a fixed order, and the AVX2 clones of the hot
-// loops do the same IEEE operations as the plain ones (no FMA), so the same seed and logits
-// give the same tokens on every x86-64 machine. (Another architecture needs -ffp-contract=off
-// for bit-identical results.)
+// Reproducibility: the RNG is std::mt19937_64, seeded from params.seed when given; everything
+// the chain computes from it and the logits is bit-reproducible (see sampler_vocab.h).
 #include "sampler.h"
 
 #include <algorithm>
@@ -35,364 +27,14 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
-#include <cstring>
-#include <limits>
 
-// The full-vocabulary loops get an AVX2 clone chosen at load time (an ifunc: glibc only).
-// Plain AVX2 has no FMA, so both clones compute the same bits.
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(OMNI_NO_CLONES)
-#define OMNI_HOT_LOOP __attribute__((target_clones("avx2", "default")))
-#else
-#define OMNI_HOT_LOOP
-#endif
+#include "sampler_vocab.h"
 
 namespace omni {
+
+using namespace sampling;
+
 namespace {
-
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-constexpr int32_t kChunk = 64;           // tokens per chunk (chunk maxima, per-chunk mass)
-constexpr int kBuckets = 4096;           // histogram buckets over distance from the maximum
-constexpr float kBucketsPerUnit = 64.0f; // bucket width 1/64 (logit, or log-probability, units)
-
-// Vocab-sized scratch space, one per thread, so that a sampler per sequence stays small.
-struct Workspace {
-  std::vector<float> x;         // logits after bias and penalties, by token id
-  std::vector<float> w;         // exp((x - max) / T), 0 for dropped tokens, by token id
-  std::vector<float> cmax;      // largest x of each chunk
-  std::vector<double> cmass;    // sum of w over each chunk
-  std::vector<uint16_t> bucket; // histogram bucket of each token
-  std::vector<float> hist;      // histogram (4 interleaved copies)
-  std::vector<float> tmpf;
-  std::vector<int32_t> cand;
-  std::vector<int32_t> tmp;
-  std::vector<float> wl;        // weights along a ranked candidate list
-  std::vector<int32_t> recent;
-};
-
-thread_local Workspace tls_ws;
-
-// NaN → -inf (never chosen), +inf → the largest float (so that arithmetic stays finite).
-inline float sanitize(float v) {
-  const float a = v != v ? kNegInf : v;
-  return a > FLT_MAX ? FLT_MAX : a;
-}
-
-// An integer with the same order as the (non-NaN) float: max-reductions over it vectorise,
-// where a float max does not under GCC's default -ftrapping-math.
-inline int32_t order_key(float v) {
-  int32_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b ^ ((b >> 31) & 0x7fffffff);
-}
-
-inline float from_order_key(int32_t k) {
-  const int32_t b = k ^ ((k >> 31) & 0x7fffffff);
-  float v;
-  std::memcpy(&v, &b, sizeof v);
-  return v;
-}
-
-// e^t for t <= 0 or -inf (never NaN: callers pass (x - max) * positive, x <= max, no NaN);
-// below -87 it gives 0, and 0 gives exactly 1. Plain float arithmetic (no libm), so the same
-// bits on every machine; the range check is an integer mask, so that loops over it vectorise.
-// Range reduction e^t = 2^k e^r, then a degree-5 minimax polynomial: relative error < 2e-7.
-inline float exp_neg(float t) {
-  const float kLog2e = 1.44269504088896341f;
-  const float kLn2Hi = 0.693145751953125f;  // ln 2 split so that k * kLn2Hi is exact
-  const float kLn2Lo = 1.428606765330187045e-06f;
-  uint32_t u;
-  std::memcpy(&u, &t, sizeof u);
-  // all ones for t in [-87, 0] (the bits of -87 are 0xC2AE0000; +0 is 0), zero for t < -87
-  const uint32_t ok = 0u - static_cast<uint32_t>(u <= 0xC2AE0000u);
-  const uint32_t uc = u & ok;  // out of range: compute e^0, masked away below
-  float tc;
-  std::memcpy(&tc, &uc, sizeof tc);
-  const float k = (tc * kLog2e + 12582912.0f) - 12582912.0f;  // round to nearest integer
-  const float r = (tc - k * kLn2Hi) - k * kLn2Lo;             // |r| <= ~0.347
-  float p = 0.008290229365229607f;
-  p = p * r + 0.041898392140865326f;
-  p = p * r + 0.16667640209197998f;
-  p = p * r + 0.49999144673347473f;
-  p = p * r + 0.9999997019767761f;
-  p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;  // 2^k, k in [-126, 0]
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float v = p * scale;
-  uint32_t vb;
-  std::memcpy(&vb, &v, sizeof vb);
-  vb &= ok;
-  float out;
-  std::memcpy(&out, &vb, sizeof out);
-  return out;
-}
-
-// Sum of n floats in double, in a fixed order (8 lanes, then a fixed tree).
-inline double sum_lanes(const float* w, int32_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int32_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += w[i + j];
-  for (int j = 0; i < n; ++i, ++j) acc[j] += w[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-// The ranking: a before b when a's logit is higher, or equal with a lower id.
-struct RanksBefore {
-  const float* x;
-  bool operator()(int32_t a, int32_t b) const { return x[a] > x[b] || (x[a] == x[b] && a < b); }
-};
-
-inline bool ranks_at_or_above(const float* x, int32_t i, int32_t b) {
-  return x[i] > x[b] || (x[i] == x[b] && i <= b);
-}
-
-inline int32_t n_chunks_of(int32_t n) { return (n + kChunk - 1) / kChunk; }
-
-// ---- full-vocabulary passes ---------------------------------------------------------------
-
-// x = sanitize(logits); cmax = each chunk's maximum. Returns the order key of the maximum.
-OMNI_HOT_LOOP int32_t copy_and_chunk_max(const float* logits, float* x, float* cmax, int32_t n) {
-  int32_t best = INT32_MIN;
-  for (int32_t c = 0, lo = 0; lo < n; ++c, lo += kChunk) {
-    const int32_t hi = std::min(n, lo + kChunk);
-    int32_t mk = INT32_MIN;
-    for (int32_t i = lo; i < hi; ++i) {
-      const float v = sanitize(logits[i]);
-      x[i] = v;
-      const int32_t k = order_key(v);
-      mk = k > mk ? k : mk;
-    }
-    cmax[c] = from_order_key(mk);
-    best = mk > best ? mk : best;
-  }
-  return best;
-}
-
-float chunk_max(const float* x, int32_t n, int32_t c) {
-  const int32_t lo = c * kChunk;
-  const int32_t hi = std::min(n, lo + kChunk);
-  int32_t mk = INT32_MIN;
-  for (int32_t i = lo; i < hi; ++i) mk = std::max(mk, order_key(x[i]));
-  return from_order_key(mk);
-}
-
-// w = exp((x - m) * inv_temp); cmass = per-chunk sums. Returns the total. A chunk whose maximum
-// is already below e^-87 is all zeros (as exp_neg would give), without computing them.
-OMNI_HOT_LOOP double exp_pass(const float* x, const float* cmax, float* w, double* cmass,
-                              int32_t n, float m, float inv_temp) {
-  double total = 0.0;
-  for (int32_t c = 0, lo = 0; lo < n; ++c, lo += kChunk) {
-    const int32_t hi = std::min(n, lo + kChunk);
-    if ((cmax[c] - m) * inv_temp < -87.5f) {
-      std::fill(w + lo, w + hi, 0.0f);
-      cmass[c] = 0.0;
-      continue;
-    }
-    for (int32_t i = lo; i < hi; ++i) w[i] = exp_neg((x[i] - m) * inv_temp);
-    cmass[c] = sum_lanes(w + lo, hi - lo);
-    total += cmass[c];
-  }
-  return total;
-}
-
-// Zeroes the weights of tokens ranked below `last` (if last >= 0) or lighter than min_w;
-// refreshes cmass. Returns the new total.
-OMNI_HOT_LOOP double mask_pass(const float* x, float* w, double* cmass, int32_t n, int32_t last,
-                               float min_w) {
-  const float xb = last >= 0 ? x[last] : kNegInf;
-  const int32_t ib = last >= 0 ? last : n;
-  double total = 0.0;
-  for (int32_t c = 0, lo = 0; lo < n; ++c, lo += kChunk) {
-    const int32_t hi = std::min(n, lo + kChunk);
-    for (int32_t i = lo; i < hi; ++i) {  // branch-free so that it vectorises
-      const float xi = x[i];
-      const bool keep = ((xi > xb) | ((xi == xb) & (i <= ib))) & (w[i] >= min_w);
-      w[i] = keep ? w[i] : 0.0f;
-    }
-    cmass[c] = sum_lanes(w + lo, hi - lo);
-    total += cmass[c];
-  }
-  return total;
-}
-
-// bucket[i] = min(kBuckets - 1, floor((m - x[i]) * scale * kBucketsPerUnit)).
-OMNI_HOT_LOOP void bucket_pass(const float* x, uint16_t* bucket, int32_t n, float m, float scale) {
-  const float top = static_cast<float>(kBuckets - 1);
-  for (int32_t i = 0; i < n; ++i) {
-    const float d = ((m - x[i]) * scale) * kBucketsPerUnit;  // >= 0, may be +inf
-    const float dc = d < top ? d : top;
-    bucket[i] = static_cast<uint16_t>(static_cast<int32_t>(dc));
-  }
-}
-
-inline bool any_equal(const uint16_t* v, int32_t n, uint16_t value) {
-  int found = 0;
-  for (int32_t i = 0; i < n; ++i) found |= v[i] == value;
-  return found != 0;
-}
-
-// ---- selection ------------------------------------------------------------------------------
-
-// The k highest-ranked tokens with a finite logit (all of them when fewer), in no particular
-// order. m is the largest logit.
-void select_top(const float* x, int32_t n, float m, size_t k, std::vector<int32_t>& out,
-                Workspace& ws) {
-  out.clear();
-  if (k == 0) return;
-  const int32_t n_chunks = n_chunks_of(n);
-  const float* cmax = ws.cmax.data();
-  auto& tmp = ws.tmp;
-  tmp.clear();
-  if (k * 4 <= static_cast<size_t>(n_chunks)) {
-    // At least k chunks have a maximum >= t, so at least k tokens do: only those chunks matter.
-    auto& maxima = ws.tmpf;
-    maxima.assign(cmax, cmax + n_chunks);
-    std::nth_element(maxima.begin(), maxima.begin() + static_cast<std::ptrdiff_t>(k - 1),
-                     maxima.end(), std::greater<float>());
-    const float t = maxima[k - 1];
-    for (int32_t c = 0; c < n_chunks; ++c) {
-      if (cmax[c] < t) continue;
-      const int32_t hi = std::min(n, (c + 1) * kChunk);
-      for (int32_t i = c * kChunk; i < hi; ++i)
-        if (x[i] >= t && x[i] != kNegInf) tmp.push_back(i);
-    }
-  } else {
-    // Many: count tokens by distance from the maximum, keep the buckets that reach k.
-    bucket_pass(x, ws.bucket.data(), n, m, 1.0f);
-    std::vector<uint32_t> count(kBuckets, 0);
-    const uint16_t* bucket = ws.bucket.data();
-    for (int32_t i = 0; i < n; ++i)
-      if (x[i] != kNegInf) count[bucket[i]]++;
-    size_t before = 0;
-    int edge = 0;
-    for (; edge < kBuckets && before + count[edge] < k; ++edge) before += count[edge];
-    for (int32_t i = 0; i < n; ++i) {
-      if (x[i] == kNegInf) continue;
-      if (bucket[i] < edge) {
-        out.push_back(i);
-      } else if (bucket[i] == edge) {
-        tmp.push_back(i);
-      }
-    }
-    k -= out.size();
-  }
-  const size_t need = std::min(k, tmp.size());
-  if (need < tmp.size())
-    std::nth_element(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(need), tmp.end(),
-                     RanksBefore{x});
-  out.insert(out.end(), tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(need));
-}
-
-// Top-p over the whole vocabulary given the weights in ws.w: the lowest-ranked member of the
-// smallest set of highest-ranked tokens whose weights reach `target`. A histogram of the mass
-// by distance from the maximum finds the bucket where the running mass crosses the target;
-// only that bucket's tokens are sorted.
-int32_t top_p_last(const float* x, int32_t n, float m, float inv_temp, double target,
-                   Workspace& ws) {
-  const float* w = ws.w.data();
-  uint16_t* bucket = ws.bucket.data();
-  bucket_pass(x, bucket, n, m, inv_temp);
-  auto& hist = ws.hist;  // four interleaved histograms: fewer stalls on repeated buckets
-  hist.assign(4 * kBuckets, 0.0f);
-  int32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    hist[4 * bucket[i] + 0] += w[i];
-    hist[4 * bucket[i + 1] + 1] += w[i + 1];
-    hist[4 * bucket[i + 2] + 2] += w[i + 2];
-    hist[4 * bucket[i + 3] + 3] += w[i + 3];
-  }
-  for (; i < n; ++i) hist[4 * bucket[i]] += w[i];
-  double before = 0.0;
-  int crossing = -1;
-  for (int b = 0; b < kBuckets; ++b) {
-    const double mass = (static_cast<double>(hist[4 * b]) + hist[4 * b + 1]) +
-                        (static_cast<double>(hist[4 * b + 2]) + hist[4 * b + 3]);
-    if (mass <= 0.0) continue;
-    crossing = b;
-    if (before + mass >= target) break;
-    before += mass;
-  }
-  // (crossing is the last non-empty bucket if rounding kept the total just below target)
-  auto& tmp = ws.tmp;
-  tmp.clear();
-  const uint16_t cb = static_cast<uint16_t>(crossing);
-  for (int32_t lo = 0; lo < n; lo += kChunk) {
-    const int32_t hi = std::min(n, lo + kChunk);
-    if (!any_equal(bucket + lo, hi - lo, cb)) continue;
-    for (int32_t j = lo; j < hi; ++j)
-      if (bucket[j] == cb && w[j] > 0.0f) tmp.push_back(j);
-  }
-  std::sort(tmp.begin(), tmp.end(), RanksBefore{x});
-  int32_t last = -1;
-  double acc = before;
-  for (int32_t id : tmp) {
-    if (last >= 0 && acc >= target) break;
-    last = id;
-    acc += w[id];
-  }
-  return last;
-}
-
-// Draws from ws.w (total `total`) in id order; u in [0, 1).
-int32_t draw_from_vocab(int32_t n, double total, double u, const Workspace& ws) {
-  const float* w = ws.w.data();
-  const double* cmass = ws.cmass.data();
-  const double r = u * total;
-  double acc = 0.0;
-  const int32_t n_chunks = n_chunks_of(n);
-  for (int32_t c = 0; c < n_chunks; ++c) {
-    if (!(acc + cmass[c] > r)) {
-      acc += cmass[c];
-      continue;
-    }
-    const int32_t hi = std::min(n, (c + 1) * kChunk);
-    int32_t last_positive = -1;
-    for (int32_t i = c * kChunk; i < hi; ++i) {
-      if (w[i] <= 0.0f) continue;
-      acc += w[i];
-      last_positive = i;
-      if (acc > r) return i;
-    }
-    if (last_positive >= 0) return last_positive;  // rounding: the chunk's own sum said here
-  }
-  for (int32_t i = n - 1; i >= 0; --i)
-    if (w[i] > 0.0f) return i;
-  return 0;
-}
-
-// How many of the ranked weights top-p keeps: the shortest prefix reaching target, at least 1.
-size_t nucleus_size(const std::vector<float>& wl, double target) {
-  double acc = 0.0;
-  size_t j = 0;
-  while (j < wl.size() && (j == 0 || acc < target)) acc += wl[j++];
-  return j;
-}
-
-double prefix_sum(const std::vector<float>& wl, size_t keep) {
-  double acc = 0.0;
-  for (size_t j = 0; j < keep; ++j) acc += wl[j];
-  return acc;
-}
-
-// Draws among the first `keep` ranked candidates; u in [0, 1).
-int32_t draw_from_list(const std::vector<int32_t>& cand, const std::vector<float>& wl, size_t keep,
-                       double u) {
-  const double r = u * prefix_sum(wl, keep);
-  double acc = 0.0;
-  int32_t token = cand.empty() ? 0 : cand[0];
-  for (size_t j = 0; j < keep && wl[j] > 0.0f; ++j) {
-    acc += wl[j];
-    token = cand[j];
-    if (acc > r) break;
-  }
-  return token;
-}
-
-// 53 random bits as a double in [0, 1), the same everywhere (unlike uniform_real_distribution).
-inline double uniform(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
-}
 
 uint64_t entropy_seed() {
   uint64_t s = 0;
@@ -430,7 +72,7 @@ SampleResult SequenceSampler::sample(const float* logits, int32_t n_vocab) {
   const SamplingParams& p = params_;
   const int32_t n = n_vocab;
   const int32_t n_chunks = n_chunks_of(n);
-  Workspace& ws = tls_ws;
+  Workspace& ws = thread_workspace();
   ws.x.resize(static_cast<size_t>(n));
   ws.w.resize(static_cast<size_t>(n));
   ws.bucket.resize(static_cast<size_t>(n));

@@ -47,7 +47,7 @@ class SequenceSampler {
   // logits after logit bias and penalties, before temperature and truncation (what the model
   // "thinks"). NaN logits count as -inf. n_vocab <= 0 or null logits: token -1; every logit
   // -inf (all banned): token 0 with logprob -inf. Different samplers may run on different
-  // threads at once: the vocab-sized scratch buffers are per thread (sampler.cpp), so a
+  // threads at once: the vocab-sized scratch buffers are per thread (sampler_vocab.cpp), so a
   // sampler itself stays small.
   SampleResult sample(const float* logits, int32_t n_vocab);
 
