@@ -16,7 +16,7 @@ namespace {
 constexpr auto kSpinTime = std::chrono::microseconds(300);
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads), shares_(n_threads_) {
   for (int t = 1; t < n_threads_; t++) workers_.emplace_back([this, t] { worker_main(t); });
 }
 
@@ -31,19 +31,25 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::work(int thread) {
-  for (;;) {
-    const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-    if (task >= n_tasks_) break;
-    fn_(ctx_, task, thread);
+  for (int i = 0; i < n_threads_; i++) {
+    std::atomic<uint64_t>& share = shares_[(thread + i) % n_threads_].word;
+    for (;;) {
+      const uint64_t claim = share.fetch_add(1, std::memory_order_acquire);
+      if ((claim & 0xffffffffu) >= (claim >> 32)) break;
+      fn_(ctx_, (int64_t)(claim & 0xffffffffu), thread);
+      done_.fetch_add(1, std::memory_order_release);
+    }
   }
 }
 
 void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
   fn_ = fn;
   ctx_ = ctx;
-  n_tasks_ = n_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  running_.store(n_threads_ - 1, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  for (int t = 0; t < n_threads_; t++) {
+    const uint64_t begin = (uint64_t)(n_tasks * t / n_threads_), end = (uint64_t)(n_tasks * (t + 1) / n_threads_);
+    shares_[t].word.store(end << 32 | begin, std::memory_order_release);
+  }
   // seq_cst on both sides (here and in worker_main) so a worker about to sleep either sees
   // the new generation or is seen as a sleeper and woken.
   generation_.fetch_add(1);
@@ -52,7 +58,12 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
     wake_.notify_all();
   }
   work(0);
-  while (running_.load(std::memory_order_acquire) > 0) OMNI_PAUSE();
+  // A task still running here may be on a preempted worker (the machine is shared): after
+  // a short spin, give it the core rather than burn the time slice it needs.
+  for (int polls = 0; done_.load(std::memory_order_acquire) < n_tasks; polls++) {
+    if (polls < 4096) OMNI_PAUSE();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker_main(int thread) {
@@ -73,7 +84,6 @@ void ThreadPool::worker_main(int thread) {
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     work(thread);
-    running_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -20,8 +20,12 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(task, thread) for every task in [0, n_tasks); tasks are handed out one at a
-  // time from a shared counter, so a slow thread simply takes fewer. Returns when all ran.
+  // Calls fn(task, thread) for every task in [0, n_tasks); returns when all ran. Thread t
+  // first runs the t-th contiguous share of the tasks in order (so consecutive tasks that
+  // read consecutive memory make one stream per thread, which the prefetchers follow),
+  // then helps with what is left of the others' shares, so a late or slow thread delays
+  // the loop by at most the task it is running. The caller waits for the tasks, never for
+  // the workers: a worker that was not scheduled in time simply does not take part.
   template <class Fn>
   void parallel_for(int64_t n_tasks, Fn&& fn) {
     if (n_tasks <= 0) return;
@@ -41,12 +45,20 @@ class ThreadPool {
   int n_threads_;
   std::vector<std::thread> workers_;
 
+  // One thread's share of the current loop: (end << 32) | next task, in one word so that a
+  // claim sees the next task and the end of the same loop. A worker that arrives late may
+  // claim a task of a later loop than the one that woke it; it reads fn_ and ctx_ only after
+  // a claim succeeds, when they must belong to that task's loop (which cannot end before the
+  // task is done), so that is harmless.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> word{0};
+  };
+  std::vector<Share> shares_;
+
   // The current loop.
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
-  int64_t n_tasks_ = 0;
-  alignas(64) std::atomic<int64_t> next_task_{0};
-  alignas(64) std::atomic<int> running_{0};     // workers still inside the current loop
+  alignas(64) std::atomic<int64_t> done_{0};  // tasks of the current loop that have finished
   alignas(64) std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
 
