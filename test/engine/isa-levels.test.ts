@@ -64,14 +64,17 @@ const FLOAT_MODELS = [
 const QUANTIZED_MODELS = ['q8_0', 'q4_0', 'q5_1', 'q4_k_m', 'q5_k_m', 'q6_k'].map((t) => [`tiny ${t}`, () => generatedModel('tiny', t)] as const);
 
 // Float weights: every level computes the same float operations, only in a different
-// summation order, so logits agree to ~1e-5; 2e-3 leaves room and catches any real slip.
+// summation order (and FMA contraction); these random models amplify that to at most ~2e-3
+// of logits spread over ±12. A max of 1e-2 and an rms of 1e-3 leave room and still catch any
+// real slip (a wrong kernel moves logits by whole units).
 for (const [name, file] of FLOAT_MODELS) {
   test(`${name}: the same logits at ${available.join(', ')}`, async () => {
     const path = await file();
     const base = await logitsAt(path, 'scalar');
     for (const isa of available.slice(1)) {
-      const { worst } = compare(base, await logitsAt(path, isa));
-      assert.ok(worst < 2e-3, `${isa} differs from scalar by ${worst}`);
+      const { worst, relRms } = compare(base, await logitsAt(path, isa));
+      assert.ok(worst < 1e-2, `${isa} differs from scalar by ${worst}`);
+      assert.ok(relRms < 1e-3, `${isa} differs from scalar by ${relRms} of the logit spread (rms)`);
     }
   });
 }
