@@ -42,44 +42,59 @@ std::vector<SeqOutput> Context::step(const std::vector<SeqInput>& inputs) {
   if (busy_.exchange(true)) throw std::logic_error("a step is already running on this context");
   struct Release { std::atomic<bool>& b; ~Release() { b = false; } } release{busy_};
   validate(inputs);
+  reserve(inputs);
+  std::vector<SeqOutput> outputs;
+  std::vector<float> last_logits;
+  try {
+    outputs = evaluate(inputs, &last_logits);
+  } catch (...) {
+    rollback(inputs, inputs.size());
+    throw;
+  }
+  sample(inputs, last_logits, &outputs);
+  return outputs;
+}
 
-  // Reserve KV space for every sequence, or for none.
+void Context::reserve(const std::vector<SeqInput>& inputs) {
   for (size_t i = 0; i < inputs.size(); i++) {
     const std::string err = kv_->reserve(inputs[i].seq, (int32_t)inputs[i].tokens.size());
     if (!err.empty()) {
-      for (size_t j = 0; j < i; j++) kv_->truncate(inputs[j].seq, inputs[j].pos);
+      rollback(inputs, i);
       if (inputs[i].pos == 0) kv_->free(inputs[i].seq);
       throw std::runtime_error(err);
     }
   }
+}
 
+void Context::rollback(const std::vector<SeqInput>& inputs, size_t count) {
+  for (size_t j = 0; j < count; j++) {
+    if (inputs[j].pos == 0) kv_->free(inputs[j].seq);
+    else kv_->truncate(inputs[j].seq, inputs[j].pos);
+  }
+}
+
+std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, std::vector<float>* last_logits) {
   const HParams& hp = model_.hparams();
   std::vector<SeqOutput> outputs(inputs.size());
-  // Flatten into rows; remember which output and which logits row each row feeds.
+  // Flatten into rows: (which input, which of its tokens).
   struct Row { size_t input; int32_t index; };
   std::vector<Row> rows;
   for (size_t i = 0; i < inputs.size(); i++) {
     const SeqInput& in = inputs[i];
     outputs[i].seq = in.seq;
-    if (in.params) {
-      auto it = samplers_.find(in.seq);
-      if (it == samplers_.end()) samplers_.emplace(in.seq, SequenceSampler(*in.params));
-      else it->second.set_params(*in.params);
-    }
     const int32_t n_logit_rows = in.logits == SeqInput::ALL ? (int32_t)in.tokens.size() : in.logits == SeqInput::LAST ? 1 : 0;
     outputs[i].logits.resize((size_t)n_logit_rows * hp.n_vocab);
     if (in.hidden) outputs[i].hidden.resize(in.tokens.size() * hp.n_embd);
     for (int32_t t = 0; t < (int32_t)in.tokens.size(); t++) rows.push_back({i, t});
   }
 
-  std::vector<float> last_logits(inputs.size() * (size_t)hp.n_vocab);
+  last_logits->assign(inputs.size() * (size_t)hp.n_vocab, 0.0f);
   std::vector<float> logits_buf, hidden_buf;
-  ForwardBatch batch;
+  // Steps larger than max_batch_tokens run as several forward passes, in order.
   for (size_t start = 0; start < rows.size(); start += options_.max_batch_tokens) {
     const size_t end = std::min(rows.size(), start + (size_t)options_.max_batch_tokens);
-    batch = ForwardBatch();
-    // Where each wanted logits row goes: (output index, its row there or -1 for "last").
-    std::vector<std::pair<size_t, int32_t>> logit_dest;
+    ForwardBatch batch;
+    std::vector<Row> logit_dest;  // whose logits each wanted row is
     bool want_hidden = false;
     for (size_t r = start; r < end; r++) {
       const SeqInput& in = inputs[rows[r].input];
@@ -92,7 +107,7 @@ std::vector<SeqOutput> Context::step(const std::vector<SeqInput>& inputs) {
       const bool is_last = rows[r].index == (int32_t)in.tokens.size() - 1;
       if (in.logits == SeqInput::ALL || (is_last && (in.sample || in.logits == SeqInput::LAST))) {
         batch.logit_rows.push_back((int32_t)(r - start));
-        logit_dest.push_back({rows[r].input, rows[r].index});
+        logit_dest.push_back(rows[r]);
       }
       want_hidden |= in.hidden;
     }
@@ -106,7 +121,7 @@ std::vector<SeqOutput> Context::step(const std::vector<SeqInput>& inputs) {
       const SeqInput& in = inputs[i];
       const float* src = logits_buf.data() + k * hp.n_vocab;
       const bool is_last = index == (int32_t)in.tokens.size() - 1;
-      if (is_last) std::copy(src, src + hp.n_vocab, last_logits.begin() + i * hp.n_vocab);
+      if (is_last) std::copy(src, src + hp.n_vocab, last_logits->begin() + i * hp.n_vocab);
       if (in.logits == SeqInput::ALL)
         std::copy(src, src + hp.n_vocab, outputs[i].logits.begin() + (size_t)index * hp.n_vocab);
       else if (in.logits == SeqInput::LAST && is_last)
@@ -121,19 +136,27 @@ std::vector<SeqOutput> Context::step(const std::vector<SeqInput>& inputs) {
       }
     }
   }
+  return outputs;
+}
 
-  // The sampler sees the sequence's tokens (for penalties), then picks the next one.
+// Each sampler sees its sequence's new tokens (for the penalty window), then picks the next one.
+void Context::sample(const std::vector<SeqInput>& inputs, const std::vector<float>& last_logits,
+                     std::vector<SeqOutput>* outputs) {
+  const int32_t n_vocab = model_.hparams().n_vocab;
   for (size_t i = 0; i < inputs.size(); i++) {
     const SeqInput& in = inputs[i];
     auto it = samplers_.find(in.seq);
+    if (in.params) {
+      if (it == samplers_.end()) it = samplers_.emplace(in.seq, SequenceSampler(*in.params)).first;
+      else it->second.set_params(*in.params);
+    }
     if (it == samplers_.end()) {
       if (!in.sample) continue;
       it = samplers_.emplace(in.seq, SequenceSampler(SamplingParams())).first;
     }
     for (int32_t t : in.tokens) it->second.accept(t);
-    if (in.sample) outputs[i].sampled = it->second.sample(last_logits.data() + i * hp.n_vocab, hp.n_vocab);
+    if (in.sample) (*outputs)[i].sampled = it->second.sample(last_logits.data() + i * n_vocab, n_vocab);
   }
-  return outputs;
 }
 
 void Context::truncate(int32_t seq, int32_t length) { kv_->truncate(seq, length); }

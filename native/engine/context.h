@@ -64,6 +64,14 @@ class Context {
 
  private:
   void validate(const std::vector<SeqInput>& inputs) const;
+  // Makes KV room for every input, or for none (throws when the cache is full).
+  void reserve(const std::vector<SeqInput>& inputs);
+  // Gives back the KV room of the first `count` inputs.
+  void rollback(const std::vector<SeqInput>& inputs, size_t count);
+  // Runs the forward passes; fills the logits of each input's last token into last_logits.
+  std::vector<SeqOutput> evaluate(const std::vector<SeqInput>& inputs, std::vector<float>* last_logits);
+  void sample(const std::vector<SeqInput>& inputs, const std::vector<float>& last_logits,
+              std::vector<SeqOutput>* outputs);
 
   const Model& model_;
   ContextOptions options_;
