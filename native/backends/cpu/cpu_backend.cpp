@@ -7,18 +7,8 @@
 #include <vector>
 
 #include "cpu_backend.h"
+#include "cpu_backend_state.h"
 #include "cpu_features.h"
-#include "kernels.h"
-#include "thread_pool.h"
-
-struct omni_backend {
-  const omni::cpu::KernelTable* k = nullptr;
-  omni::cpu::ThreadPool* pool = nullptr;
-  std::string description;
-  std::string error;
-  std::vector<uint8_t> act[omni::cpu::ACT_FORMAT_COUNT];  // quantized activations, per format
-  std::vector<std::vector<float>> scratch;                // per thread
-};
 
 namespace omni::cpu {
 namespace {
@@ -28,19 +18,6 @@ constexpr int64_t kRowsPerTile = 64;  // weight rows per prefill task
 // Decode tasks per thread: more balance the load when a thread is late; fewer mean longer
 // sequential streams (measured: 2 to 4 best; 16 about 10% slower).
 constexpr int64_t kDecodeTasksPerThread = 4;
-
-// Splits `count` independent items into about 4 tasks per thread (at least `min_chunk`
-// items each) and runs fn(begin, end, thread) on them.
-template <class Fn>
-void parallel_chunks(omni_backend* b, int64_t count, int64_t min_chunk, Fn&& fn) {
-  const int64_t threads = b->pool->size();
-  const int64_t chunk = std::max<int64_t>(min_chunk, (count + threads * 4 - 1) / (threads * 4));
-  const int64_t n_tasks = (count + chunk - 1) / chunk;
-  b->pool->parallel_for(n_tasks, [&](int64_t task, int thread) {
-    const int64_t begin = task * chunk;
-    fn(begin, std::min(count, begin + chunk), thread);
-  });
-}
 
 omni_backend* init(const omni_backend_options* options, char* error, size_t error_size) {
   std::string err;
@@ -238,51 +215,6 @@ int kv_store(omni_backend* b, const omni_kv_store_args* a) {
     b->k->f32_to_f16(a->k + (int64_t)t * a->row_size, a->k_pool + off, a->row_size);
     b->k->f32_to_f16(a->v + (int64_t)t * a->row_size, a->v_pool + off, a->row_size);
   }
-  return 0;
-}
-
-// One (token, head): softmax(q . K^T * scale) . V over the sequence's positions.
-void attend_one(const KernelTable& k, const omni_attention_args& a, int32_t t, int32_t h, std::vector<float>& scores) {
-  const int32_t group = a.n_heads / a.n_kv_heads;
-  const int32_t kv_head = h / group;
-  const int64_t row = (int64_t)a.n_kv_heads * a.head_dim;
-  const float* q = a.q + (int64_t)t * a.n_heads * a.head_dim + (int64_t)h * a.head_dim;
-  float* out = a.out + (int64_t)t * a.n_heads * a.head_dim + (int64_t)h * a.head_dim;
-  const int32_t n = a.n_past[t];
-  const int32_t* table = a.block_tables[t];
-  if ((int32_t)scores.size() < n) scores.resize(n);
-  float max_score = -INFINITY;
-  for (int32_t p = 0; p < n; p++) {
-    const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
-    const float s = k.dot_f16_f32(a.k_pool + slot * row + (int64_t)kv_head * a.head_dim, q, a.head_dim) * a.scale;
-    scores[p] = s;
-    max_score = std::max(max_score, s);
-  }
-  float sum = 0;
-  for (int32_t p = 0; p < n; p++) {
-    scores[p] = std::exp(scores[p] - max_score);
-    sum += scores[p];
-  }
-  std::memset(out, 0, sizeof(float) * a.head_dim);
-  const float inv = 1.0f / sum;
-  for (int32_t p = 0; p < n; p++) {
-    const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
-    k.axpy_f16_f32(scores[p] * inv, a.v_pool + slot * row + (int64_t)kv_head * a.head_dim, out, a.head_dim);
-  }
-}
-
-int attention(omni_backend* b, const omni_attention_args* a) {
-  const int64_t items = (int64_t)a->n_tokens * a->n_heads;
-  int64_t work = 0;  // query-position pairs
-  for (int32_t t = 0; t < a->n_tokens; t++) work += (int64_t)a->n_past[t] * a->n_heads;
-  // A short decode step is cheaper to run here than to hand out.
-  if (work < 4096) {
-    for (int64_t i = 0; i < items; i++) attend_one(*b->k, *a, (int32_t)(i / a->n_heads), (int32_t)(i % a->n_heads), b->scratch[0]);
-    return 0;
-  }
-  parallel_chunks(b, items, 1, [&](int64_t i0, int64_t i1, int thread) {
-    for (int64_t i = i0; i < i1; i++) attend_one(*b->k, *a, (int32_t)(i / a->n_heads), (int32_t)(i % a->n_heads), b->scratch[thread]);
-  });
   return 0;
 }
 

@@ -1,0 +1,40 @@
+// The CPU backend's state, shared by its source files (cpu_backend.cpp: most ops;
+// attention.cpp: attention), and the helper that spreads a loop over its threads.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "omni/backend.h"
+#include "thread_pool.h"
+
+struct omni_backend {
+  const omni::cpu::KernelTable* k = nullptr;
+  omni::cpu::ThreadPool* pool = nullptr;
+  std::string description;
+  std::string error;
+  std::vector<uint8_t> act[omni::cpu::ACT_FORMAT_COUNT];  // quantized activations, per format
+  std::vector<std::vector<float>> scratch;                // per thread
+  std::vector<float> attn_kv;                             // attention: K and V rows as f32
+};
+
+namespace omni::cpu {
+
+// Splits `count` independent items into about 4 tasks per thread (at least `min_chunk`
+// items each) and runs fn(begin, end, thread) on them.
+template <class Fn>
+void parallel_chunks(omni_backend* b, int64_t count, int64_t min_chunk, Fn&& fn) {
+  const int64_t threads = b->pool->size();
+  const int64_t chunk = std::max<int64_t>(min_chunk, (count + threads * 4 - 1) / (threads * 4));
+  const int64_t n_tasks = (count + chunk - 1) / chunk;
+  b->pool->parallel_for(n_tasks, [&](int64_t task, int thread) {
+    const int64_t begin = task * chunk;
+    fn(begin, std::min(count, begin + chunk), thread);
+  });
+}
+
+int attention(omni_backend* b, const omni_attention_args* a);
+
+}  // namespace omni::cpu
