@@ -13,7 +13,8 @@ export interface GenerateOptions {
 }
 
 export interface GeneratedToken {
-  token: number;
+  /** null for the final piece of text the detokenizer held back (an unfinished character). */
+  token: number | null;
   text: string;
 }
 
@@ -59,7 +60,7 @@ export async function* generate(
       pos++;
     }
     const rest = detok.flush();
-    if (rest) yield { token: -1, text: rest };
+    if (rest) yield { token: null, text: rest };
   } finally {
     s.generateMs = performance.now() - t0;
     ctx.free(seq);
