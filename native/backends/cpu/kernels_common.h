@@ -172,29 +172,10 @@ float row_dot_q5_1(int64_t k, const void* w, const void* x) {
 }
 
 // K-quants: the integer sum over a super-block is exact; then one float step per super-block.
-float row_dot_q4_k(int64_t k, const void* w, const void* x) {
-  const block_q4_K* a = (const block_q4_K*)w;
-  const act_q8_256* b = (const act_q8_256*)x;
-  float s = 0;
-  for (int64_t i = 0; i < k / 256; i++) {
-    int sum = 0, msum = 0;
-    for (int j = 0; j < 8; j++) {
-      int sc, m;
-      k4_scale_min(a[i].scales, j, &sc, &m);
-      const uint8_t* q = a[i].qs + 32 * (j / 2);
-      const int shift = 4 * (j & 1);
-      int part = 0;
-      for (int l = 0; l < 32; l++) part += ((q[l] >> shift) & 0xf) * b[i].qs[32 * j + l];
-      sum += sc * part;
-      msum += m * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
-    }
-    s += b[i].d * (h2f(a[i].d) * (float)sum - h2f(a[i].dmin) * (float)msum);
-  }
-  return s;
-}
-
-float row_dot_q5_k(int64_t k, const void* w, const void* x) {
-  const block_q5_K* a = (const block_q5_K*)w;
+// Q4_K and Q5_K share scales and mins; Q5_K adds a fifth bit per value from qh.
+template <class Block, bool kFifthBit>
+float row_dot_q45_k(int64_t k, const void* w, const void* x) {
+  const Block* a = (const Block*)w;
   const act_q8_256* b = (const act_q8_256*)x;
   float s = 0;
   for (int64_t i = 0; i < k / 256; i++) {
@@ -206,7 +187,8 @@ float row_dot_q5_k(int64_t k, const void* w, const void* x) {
       const int shift = 4 * (j & 1);
       int part = 0;
       for (int l = 0; l < 32; l++) {
-        const int v = ((q[l] >> shift) & 0xf) | (((a[i].qh[l] >> j) & 1) << 4);
+        int v = (q[l] >> shift) & 0xf;
+        if constexpr (kFifthBit) v |= ((a[i].qh[l] >> j) & 1) << 4;
         part += v * b[i].qs[32 * j + l];
       }
       sum += sc * part;
@@ -360,8 +342,8 @@ KernelTable scalar_table(const char* isa) {
   t.matmul[TYPE_Q4_1] = {ACT_Q8_32, tile_rowwise<row_dot_q4_1>};
   t.matmul[TYPE_Q5_0] = {ACT_Q8_32, tile_rowwise<row_dot_q5_0>};
   t.matmul[TYPE_Q5_1] = {ACT_Q8_32, tile_rowwise<row_dot_q5_1>};
-  t.matmul[TYPE_Q4_K] = {ACT_Q8_256, tile_rowwise<row_dot_q4_k>};
-  t.matmul[TYPE_Q5_K] = {ACT_Q8_256, tile_rowwise<row_dot_q5_k>};
+  t.matmul[TYPE_Q4_K] = {ACT_Q8_256, tile_rowwise<row_dot_q45_k<block_q4_K, false>>};
+  t.matmul[TYPE_Q5_K] = {ACT_Q8_256, tile_rowwise<row_dot_q45_k<block_q5_K, true>>};
   t.matmul[TYPE_Q6_K] = {ACT_Q8_256, tile_rowwise<row_dot_q6_k>};
   t.dequantize_row = omni::dequantize_row;  // the reference (quant.cpp, baseline flags)
   t.dot_f32 = dot_f32_scalar;
