@@ -157,35 +157,44 @@ void dequantize_q4_1(const block_q4_1* x, float* y, int64_t nb) {
   }
 }
 
-// The fifth bit of value j (0..31) is bit j of the little-endian uint32 qh.
+// 5-bit blocks: the low nibbles of values j and j+16 share byte j of qs; the fifth bit of
+// value j (0..31) is bit j of the little-endian uint32 qh.
+void pack_q5(const int* q, uint8_t* qs, uint8_t* qh_bytes) {
+  uint32_t qh = 0;
+  for (int j = 0; j < 16; j++) {
+    qs[j] = (uint8_t)((q[j] & 0xf) | ((q[j + 16] & 0xf) << 4));
+    qh |= (uint32_t)(q[j] >> 4) << j;
+    qh |= (uint32_t)(q[j + 16] >> 4) << (j + 16);
+  }
+  std::memcpy(qh_bytes, &qh, 4);
+}
+
+void unpack_q5(const uint8_t* qs, const uint8_t* qh_bytes, int* q) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  for (int j = 0; j < 16; j++) {
+    q[j] = (qs[j] & 0xf) | (((qh >> j) & 1) << 4);
+    q[j + 16] = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+  }
+}
+
 void quantize_q5_0(const float* x, block_q5_0* y, int64_t nb) {
   for (int64_t i = 0; i < nb; i++, x += QK32) {
     const float d = signed_absmax(x, QK32) / -16;
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
-    uint32_t qh = 0;
-    for (int j = 0; j < 16; j++) {
-      const int q0 = std::min(31, (int)(x[j] * id + 16.5f));
-      const int q1 = std::min(31, (int)(x[j + 16] * id + 16.5f));
-      y[i].qs[j] = (uint8_t)((q0 & 0xf) | ((q1 & 0xf) << 4));
-      qh |= (uint32_t)(q0 >> 4) << j;
-      qh |= (uint32_t)(q1 >> 4) << (j + 16);
-    }
-    std::memcpy(y[i].qh, &qh, 4);
+    int q[QK32];
+    for (int j = 0; j < QK32; j++) q[j] = std::min(31, (int)(x[j] * id + 16.5f));
+    pack_q5(q, y[i].qs, y[i].qh);
   }
 }
 
 void dequantize_q5_0(const block_q5_0* x, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; i++, y += QK32) {
     const float d = half(x[i].d);
-    uint32_t qh;
-    std::memcpy(&qh, x[i].qh, 4);
-    for (int j = 0; j < 16; j++) {
-      const int q0 = (x[i].qs[j] & 0xf) | (((qh >> j) & 1) << 4);
-      const int q1 = (x[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-      y[j] = (q0 - 16) * d;
-      y[j + 16] = (q1 - 16) * d;
-    }
+    int q[QK32];
+    unpack_q5(x[i].qs, x[i].qh, q);
+    for (int j = 0; j < QK32; j++) y[j] = (q[j] - 16) * d;
   }
 }
 
@@ -197,29 +206,18 @@ void quantize_q5_1(const float* x, block_q5_1* y, int64_t nb) {
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
     y[i].m = fp32_to_fp16(mn);
-    uint32_t qh = 0;
-    for (int j = 0; j < 16; j++) {
-      const int q0 = std::min(31, (int)((x[j] - mn) * id + 0.5f));
-      const int q1 = std::min(31, (int)((x[j + 16] - mn) * id + 0.5f));
-      y[i].qs[j] = (uint8_t)((q0 & 0xf) | ((q1 & 0xf) << 4));
-      qh |= (uint32_t)(q0 >> 4) << j;
-      qh |= (uint32_t)(q1 >> 4) << (j + 16);
-    }
-    std::memcpy(y[i].qh, &qh, 4);
+    int q[QK32];
+    for (int j = 0; j < QK32; j++) q[j] = std::min(31, (int)((x[j] - mn) * id + 0.5f));
+    pack_q5(q, y[i].qs, y[i].qh);
   }
 }
 
 void dequantize_q5_1(const block_q5_1* x, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; i++, y += QK32) {
     const float d = half(x[i].d), m = half(x[i].m);
-    uint32_t qh;
-    std::memcpy(&qh, x[i].qh, 4);
-    for (int j = 0; j < 16; j++) {
-      const int q0 = (x[i].qs[j] & 0xf) | (((qh >> j) & 1) << 4);
-      const int q1 = (x[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-      y[j] = q0 * d + m;
-      y[j + 16] = q1 * d + m;
-    }
+    int q[QK32];
+    unpack_q5(x[i].qs, x[i].qh, q);
+    for (int j = 0; j < QK32; j++) y[j] = q[j] * d + m;
   }
 }
 

@@ -78,21 +78,17 @@ float row_dot_f32(int64_t k, const void* w, const void* x) {
   return s;
 }
 
-float row_dot_f16(int64_t k, const void* w, const void* x) {
+// 16-bit float weights (f16 or bf16, by their converter) . f32 activations.
+template <float (*ToF32)(uint16_t)>
+float row_dot_half(int64_t k, const void* w, const void* x) {
   const uint16_t* a = (const uint16_t*)w;
   const float* b = (const float*)x;
   float s = 0;
-  for (int64_t i = 0; i < k; i++) s += fp16_to_fp32(a[i]) * b[i];
+  for (int64_t i = 0; i < k; i++) s += ToF32(a[i]) * b[i];
   return s;
 }
-
-float row_dot_bf16(int64_t k, const void* w, const void* x) {
-  const uint16_t* a = (const uint16_t*)w;
-  const float* b = (const float*)x;
-  float s = 0;
-  for (int64_t i = 0; i < k; i++) s += bf16_to_fp32(a[i]) * b[i];
-  return s;
-}
+constexpr auto row_dot_f16 = row_dot_half<fp16_to_fp32>;
+constexpr auto row_dot_bf16 = row_dot_half<bf16_to_fp32>;
 
 float row_dot_q8_0(int64_t k, const void* w, const void* x) {
   const block_q8_0* a = (const block_q8_0*)w;
