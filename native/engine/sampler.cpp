@@ -56,6 +56,8 @@ SequenceSampler::SequenceSampler(const SamplingParams& params) : params_(params)
 
 void SequenceSampler::set_params(const SamplingParams& params) {
   params_ = params;
+  // An explicit seed restarts the RNG: a forked sequence given its own seed samples its own stream.
+  if (params.has_seed) rng_.seed(params.seed);
   const size_t cap = static_cast<size_t>(std::max<int32_t>(0, params_.penalty_window));
   while (window_.size() > cap) window_.pop_front();
 }

@@ -40,7 +40,7 @@ struct SampleResult {
 class SequenceSampler {
  public:
   explicit SequenceSampler(const SamplingParams& params);
-  void set_params(const SamplingParams& params);  // keeps history and RNG state
+  void set_params(const SamplingParams& params);  // keeps history; keeps the RNG state unless a seed is given
   // Records a token of the sequence (prompt or generated) for the penalty window.
   void accept(int32_t token);
   // Chooses the next token (it does not accept() it). Logprobs are the log-softmax of the

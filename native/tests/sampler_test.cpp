@@ -471,6 +471,21 @@ int main() {
     s.accept(5);
     if (s.sample(kLogits.data(), 8).token != 3) c.fail("accept() did not add to the window");
   }
+  {
+    Check c("set_params_seed_restarts_rng");
+    // A copy (as fork makes) given a seed again draws exactly what a fresh sampler with that seed
+    // draws; a copy without a new seed goes on from the shared state.
+    SamplingParams p = seeded(21);
+    SequenceSampler fresh(p);
+    std::vector<int32_t> expected;
+    for (int i = 0; i < 32; i++) expected.push_back(fresh.sample(kLogits.data(), 8).token);
+    SequenceSampler used(seeded(99));
+    for (int i = 0; i < 5; i++) used.sample(kLogits.data(), 8);
+    SequenceSampler copy = used;
+    copy.set_params(p);
+    for (int i = 0; i < 32; i++)
+      if (copy.sample(kLogits.data(), 8).token != expected[i]) { c.fail("a seed in set_params did not restart the RNG"); break; }
+  }
 
   // ---- logit bias ----
   {
