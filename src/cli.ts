@@ -2,6 +2,7 @@
 // `omni <command>`: the one entry point for people and scripts.
 import { runGenerateCommand } from './cli/generate.js';
 import { runInspectCommand } from './cli/inspect.js';
+import { runServeCommand } from './cli/serve.js';
 import { runMakeModelCommand } from './make-model/command.js';
 import { CliError } from './cli/args.js';
 
@@ -14,7 +15,7 @@ Commands:
   models inspect FILE          architecture, shapes, tensor types, tokenizer, chat template
   make-model --shape S --type T --out FILE [--seed N]
                                write a GGUF with random weights in a real model's shape
-  serve                        the OpenAI-compatible server (not built yet)
+  serve [options]              the OpenAI-compatible server on 127.0.0.1:8080 (omni serve --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,8 +29,7 @@ async function main(argv: string[]): Promise<number> {
     case 'make-model':
       return runMakeModelCommand(rest);
     case 'serve':
-      process.stderr.write('The HTTP server is not part of this build yet. Use `omni generate --model FILE --prompt TEXT`.\n');
-      return 1;
+      return runServeCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,44 @@
+// Server-sent events in OpenAI's framing: `data: {json}\n\n` per chunk, then `data: [DONE]`.
+// An error after the stream started goes out as a `data: {"error":...}` event instead.
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CancelledError } from '../scheduler/errors.js';
+import { toApiError } from './errors.js';
+
+export function sendSse(request: FastifyRequest, reply: FastifyReply, chunks: AsyncIterable<object>): FastifyReply {
+  async function* frames(): AsyncGenerator<string> {
+    try {
+      for await (const chunk of chunks) yield `data: ${JSON.stringify(chunk)}\n\n`;
+      yield 'data: [DONE]\n\n';
+    } catch (err) {
+      if (err instanceof CancelledError) return;
+      const apiError = toApiError(err);
+      if (apiError.status >= 500) request.log.error({ err }, 'generation failed after the stream started');
+      yield `data: ${JSON.stringify(apiError.body())}\n\n`;
+    }
+  }
+  return reply
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-accel-buffering', 'no')
+    .send(Readable.from(frames(), { objectMode: false }));
+}
+
+/** An AbortSignal that fires when the client goes away before the response is complete. */
+export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const gone = () => {
+    if (!reply.raw.writableFinished) controller.abort(new CancelledError('the client disconnected'));
+  };
+  request.raw.once('close', () => {
+    // A request's stream also closes once its body is read; only a closed socket means the client left.
+    if (request.raw.socket?.destroyed) gone();
+  });
+  reply.raw.once('close', gone);
+  return controller.signal;
+}
+
+/** Maps each item to zero or more chunks. */
+export async function* flatMapChunks<E, C>(events: AsyncIterable<E>, toChunks: (e: E) => C[]): AsyncGenerator<C> {
+  for await (const e of events) yield* toChunks(e);
+}

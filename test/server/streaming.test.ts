@@ -1,0 +1,137 @@
+// The SSE bytes on the wire, what a disconnect does to the engine, and many clients at once.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { assertMatchesSchema } from '../helpers/openapi-contract.js';
+import { engineSteps, postJson, startServer, testModelSpecs, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+
+before(async () => {
+  server = await startServer(await testModelSpecs());
+});
+after(() => server.close());
+
+/** POSTs with node:http and returns the raw body bytes as text. */
+function rawPost(path: string, body: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test('SSE bytes: data events, role first, finish on the last choice chunk, usage chunk, [DONE]', async () => {
+  const body = { model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5, temperature: 0 };
+  const res = await rawPost('/v1/chat/completions', { ...body, stream: true, stream_options: { include_usage: true } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type']!, /^text\/event-stream/);
+  assert.ok(res.headers['x-request-id']);
+  // Nothing but `data: …\n\n` events, ending with [DONE].
+  assert.match(res.text, /^(data: [^\n]+\n\n)+$/);
+  const events = res.text.split('\n\n').filter(Boolean).map((e) => e.slice('data: '.length));
+  assert.equal(events.pop(), '[DONE]');
+  const chunks = events.map((e) => JSON.parse(e));
+  for (const c of chunks) assertMatchesSchema('ChatCompletionChunk', c);
+  assert.ok(chunks.every((c) => c.id === chunks[0].id && c.object === 'chat.completion.chunk'));
+  assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+  const usageChunk = chunks.pop();
+  assert.deepEqual(usageChunk.choices, []);
+  assert.equal(usageChunk.usage.completion_tokens, 5);
+  const finishChunk = chunks.pop();
+  assert.equal(finishChunk.choices[0].finish_reason, 'length');
+  assert.deepEqual(finishChunk.choices[0].delta, {});
+  for (const c of chunks) {
+    assert.equal(c.choices[0].finish_reason, null);
+    assert.equal(c.usage, null);
+  }
+  const text = chunks.map((c) => c.choices[0].delta.content).join('');
+  const whole = await postJson(`${server.url}/v1/chat/completions`, body);
+  assert.equal(text, whole.json.choices[0].message.content);
+  assertMatchesSchema('ChatCompletion', whole.json);
+});
+
+test('without include_usage no chunk carries usage', async () => {
+  const res = await rawPost('/v1/completions', { model: 'stories', prompt: 'Once', max_tokens: 3, stream: true });
+  const chunks = res.text.split('\n\n').filter(Boolean).slice(0, -1).map((e) => JSON.parse(e.slice(6)));
+  assert.equal(chunks.length, 4);
+  for (const c of chunks) {
+    assert.equal('usage' in c, false);
+    assertMatchesSchema('CompletionChunk', c);
+  }
+});
+
+test('a client that disconnects mid-stream stops its generation and frees its KV', async () => {
+  const stats = () => server.models.get('smollm2')!.scheduler.stats();
+  const freeBefore = stats().kvBlocksFree;
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let events = 0;
+      res.on('data', (d: Buffer) => {
+        events += d.toString().split('\n\n').length - 1;
+        if (events >= 3) {
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on('error', () => {});
+    req.end(JSON.stringify({ model: 'smollm2', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1000, temperature: 0, stream: true }));
+    setTimeout(() => reject(new Error('no events')), 10000).unref();
+  });
+  // The engine stops within a step: its step counter settles at once and the KV space comes back.
+  await new Promise((r) => setTimeout(r, 100));
+  const settled = engineSteps(server, 'smollm2');
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(engineSteps(server, 'smollm2'), settled);
+  assert.ok(settled < 30, `the engine ran ${settled} steps`);
+  assert.equal(stats().kvBlocksFree, freeBefore);
+  assert.equal(stats().activeSequences, 0);
+});
+
+test('many concurrent clients are queued, each gets its own answer', async () => {
+  const prompts = ['Once upon a time', 'The dog', 'A little girl', 'One day', 'The sun', 'Tom and Ben'];
+  const ask = (prompt: string) => postJson(`${server.url}/v1/completions`, { model: 'stories', prompt, max_tokens: 12, temperature: 0 });
+  const alone: string[] = [];
+  for (const p of prompts) alone.push((await ask(p)).json.choices[0].text);
+  const together = await Promise.all([...prompts, ...prompts].map(ask));
+  together.forEach((r, i) => assert.equal(r.json.choices[0].text, alone[i % prompts.length]));
+});
+
+test('x-request-id is honoured or generated, and responses validate against the contract', async () => {
+  const res = await fetch(`${server.url}/v1/models`, { headers: { 'x-request-id': 'my-trace-123' } });
+  assert.equal(res.headers.get('x-request-id'), 'my-trace-123');
+  assertMatchesSchema('ModelList', await res.json());
+  const gen = await fetch(`${server.url}/health`);
+  assert.match(gen.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  assertMatchesSchema('Health', await gen.json());
+  const model = await fetch(`${server.url}/v1/models/stories`);
+  assertMatchesSchema('Model', await model.json());
+  const emb = await postJson(`${server.url}/v1/embeddings`, { model: 'stories', input: ['a', 'b'], encoding_format: 'base64' });
+  assertMatchesSchema('EmbeddingList', emb.json);
+  const cmpl = await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 3, logprobs: 2 });
+  assertMatchesSchema('Completion', cmpl.json);
+  const tok = await postJson(`${server.url}/tokenize`, { content: 'Hello', with_pieces: true });
+  assertMatchesSchema('TokenizeResponse', tok.json);
+  const detok = await postJson(`${server.url}/detokenize`, { tokens: (await postJson(`${server.url}/tokenize`, { content: 'Hello world' })).json.tokens });
+  assertMatchesSchema('DetokenizeResponse', detok.json);
+  assert.equal(detok.json.content, 'Hello world');
+});
+
+test('/metrics exports requests, tokens, latency histograms, queue and KV gauges', async () => {
+  await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 3 });
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(text, /omni_http_requests_total\{route="\/v1\/completions",method="POST",status="200"\} \d+/);
+  assert.match(text, /omni_generated_tokens_total\{model="stories"\} \d+/);
+  assert.match(text, /omni_prompt_tokens_total\{model="stories"\} \d+/);
+  assert.match(text, /omni_time_to_first_token_seconds_bucket\{le="0.1",model="stories"\} \d+/);
+  assert.match(text, /omni_inter_token_latency_seconds_count\{model="stories"\} [1-9]/);
+  assert.match(text, /omni_queue_depth\{model="stories"\} 0/);
+  assert.match(text, /omni_active_sequences\{model="smollm2"\} 0/);
+  assert.match(text, /omni_kv_blocks_total\{model="stories"\} [1-9]/);
+});
