@@ -1,0 +1,163 @@
+// npm run bench:server -- --model FILE [--threads N] [--tokens N] [--reps R] [--json]
+// Single-stream generation through the HTTP server (SSE, parsed by a client in this process)
+// versus the engine called directly, on the same loaded model, alternating, medians; plus the
+// time to first token the HTTP path adds, and node-llama-cpp's generation on the same file.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { loadConfig } from '../src/config.js';
+import { generate } from '../src/engine/generate.js';
+import { LoadedModel } from '../src/engine/loaded-model.js';
+import { createContext } from '../src/engine/native.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { buildApp } from '../src/server/app.js';
+import { ServedModels } from '../src/server/served-models.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    tokens: { type: 'string', default: '128' },
+    reps: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+  },
+});
+if (!values.model) {
+  console.error('usage: npm run bench:server -- --model FILE [--threads N] [--tokens N] [--reps R] [--json]');
+  process.exit(2);
+}
+const modelPath = path.resolve(values.model);
+const threads = Number(values.threads);
+const tokens = Number(values.tokens);
+const reps = Number(values.reps);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Run {
+  ttftMs: number;
+  tps: number;
+}
+
+const model = await LoadedModel.load(modelPath);
+const prompt = model.tokenizer.tokenize('Write a long story about a lighthouse keeper and the sea.', { addSpecial: true });
+// Ban end-of-generation so every run makes exactly `tokens` tokens.
+const banEog = Object.fromEntries(model.tokenizer.endOfGenerationIds.map((id) => [String(id), -100]));
+
+// ---- the engine, called directly ---------------------------------------------------------
+const ctx = createContext(model.native, { threads, kvTokens: prompt.length + tokens + 64 });
+async function engineRun(): Promise<Run> {
+  const t0 = performance.now();
+  let first = 0;
+  let n = 0;
+  const sampling = { temperature: 0, logitBias: Object.entries(banEog).map(([id, b]) => [Number(id), b] as [number, number]) };
+  for await (const piece of generate(model, ctx, prompt, { maxTokens: tokens, sampling, stopAtEog: false })) {
+    if (piece.token === null) continue;
+    if (n++ === 0) first = performance.now();
+  }
+  const end = performance.now();
+  return { ttftMs: first - t0, tps: (n - 1) / ((end - first) / 1000) };
+}
+
+// ---- the HTTP server, SSE ------------------------------------------------------------------
+const config = loadConfig(['--port', '0', '--log-level', 'silent', '--threads', String(threads)], {});
+const models = new ServedModels(config, new Metrics());
+models.add({ name: 'bench', path: modelPath }, model);
+const app = await buildApp(config, models, new Metrics());
+await app.listen({ host: '127.0.0.1', port: 0 });
+const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/completions`;
+
+/** Streams one completion with node:http (a lean client: its parsing shares this machine's cores). */
+function httpRun(): Promise<Run> {
+  const body = JSON.stringify({ model: 'bench', prompt, max_tokens: tokens, temperature: 0, logit_bias: banEog, stream: true });
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let first = 0;
+    let n = 0;
+    let buffered = '';
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => {
+        buffered += text;
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const event = buffered.slice(6, end);
+          buffered = buffered.slice(end + 2);
+          // Content chunks only: not the finish chunk, not [DONE].
+          if (event === '[DONE]' || event.includes('"finish_reason":"')) continue;
+          if (n++ === 0) first = performance.now();
+        }
+      });
+      res.on('end', () => {
+        const done = performance.now();
+        if (n < tokens * 0.9) reject(new Error(`the server streamed ${n} chunks for ${tokens} tokens`));
+        else resolve({ ttftMs: first - t0, tps: (n - 1) / ((done - first) / 1000) });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// ---- node-llama-cpp, the same prompt and token count ---------------------------------------
+async function llamaRuns(): Promise<number[]> {
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never' });
+  const lmodel = await llama.loadModel({ modelPath });
+  const out: number[] = [];
+  for (const nThreads of [threads, 1]) {
+    const lctx = await lmodel.createContext({ contextSize: prompt.length + tokens + 64, threads: { ideal: nThreads, min: nThreads } });
+    for (let r = 0; r < reps; r++) {
+      const seq = lctx.getSequence();
+      let first = 0;
+      let n = 0;
+      for await (const _ of seq.evaluate(prompt, { temperature: 0 })) {
+        if (n === 0) first = performance.now();
+        if (++n >= tokens) break;
+      }
+      out.push((n - 1) / ((performance.now() - first) / 1000));
+      seq.dispose();
+    }
+    await lctx.dispose();
+  }
+  await lmodel.dispose();
+  return out;
+}
+
+await engineRun(); // warm-up: page in the weights, start the threads
+await httpRun();
+const engine: Run[] = [];
+const viaHttp: Run[] = [];
+for (let r = 0; r < reps; r++) {
+  engine.push(await engineRun());
+  viaHttp.push(await httpRun());
+}
+await app.close();
+await models.close(0);
+ctx.dispose();
+const llamaTps = Math.max(...(await llamaRuns()));
+
+const engineTps = median(engine.map((r) => r.tps));
+const httpTps = median(viaHttp.map((r) => r.tps));
+const result = {
+  model: path.basename(modelPath),
+  threads,
+  tokens,
+  engine_tps: engineTps,
+  http_tps: httpTps,
+  ratio: httpTps / engineTps,
+  engine_ttft_ms: median(engine.map((r) => r.ttftMs)),
+  http_ttft_ms: median(viaHttp.map((r) => r.ttftMs)),
+  ttft_overhead_ms: median(viaHttp.map((r) => r.ttftMs)) - median(engine.map((r) => r.ttftMs)),
+  llamacpp_tps: llamaTps,
+  http_vs_llamacpp: httpTps / llamaTps,
+};
+const f = (x: number) => x.toFixed(1).padStart(8);
+console.log(`\n${result.model}, ${threads} thread(s), ${tokens} tokens per run, ${reps} repetitions (medians), prompt ${prompt.length} tokens`);
+console.log('                         tok/s    first token ms');
+console.log(`engine, direct        ${f(engineTps)}    ${f(result.engine_ttft_ms)}`);
+console.log(`HTTP SSE              ${f(httpTps)}    ${f(result.http_ttft_ms)}`);
+console.log(`ratio / overhead      ${f(result.ratio)}    ${f(result.ttft_overhead_ms)}`);
+console.log(`node-llama-cpp        ${f(llamaTps)}    (its better of ${threads} and 1 thread; HTTP is ${result.http_vs_llamacpp.toFixed(2)}x)`);
+if (values.json) console.log(JSON.stringify(result));
+model.dispose();
+process.exit(0);
