@@ -5,6 +5,9 @@ import type { FinishReason, GenerationEvent, Usage } from '../../scheduler/types
 import { chatLogprobContent, type ChatTokenLogprob } from './logprobs.js';
 import { openAiUsage, type OpenAiUsage } from './usage.js';
 import { SYSTEM_FINGERPRINT } from './ids.js';
+import type { components } from '../openapi-types.js';
+
+type Schemas = components['schemas'];
 
 export interface ResponseMeta {
   id: string;
@@ -14,20 +17,8 @@ export interface ResponseMeta {
   logprobs: boolean;
 }
 
-export interface ChatCompletionChunk {
-  id: string;
-  object: 'chat.completion.chunk';
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: {
-    index: number;
-    delta: { role?: 'assistant'; content?: string };
-    logprobs: { content: ChatTokenLogprob[]; refusal: null } | null;
-    finish_reason: FinishReason | null;
-  }[];
-  usage?: OpenAiUsage | null;
-}
+export type ChatCompletionChunk = Schemas['ChatCompletionChunk'];
+export type ChatCompletion = Schemas['ChatCompletion'];
 
 export class ChatChunker {
   private readonly started = new Set<number>();
@@ -65,21 +56,6 @@ export class ChatChunker {
     if (this.includeUsage) c.usage = usage;
     return c;
   }
-}
-
-export interface ChatCompletion {
-  id: string;
-  object: 'chat.completion';
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: {
-    index: number;
-    message: { role: 'assistant'; content: string; refusal: null };
-    logprobs: { content: ChatTokenLogprob[]; refusal: null } | null;
-    finish_reason: FinishReason;
-  }[];
-  usage: OpenAiUsage;
 }
 
 /** Reads every event and builds the whole response. */

@@ -3,25 +3,14 @@
 import type { FinishReason, GenerationEvent, Usage } from '../../scheduler/types.js';
 import type { ResponseMeta } from './chat-response.js';
 import { SYSTEM_FINGERPRINT } from './ids.js';
+import type { components } from '../openapi-types.js';
+
+type Schemas = components['schemas'];
 import { appendCompletionLogprobs, completionLogprobs, type CompletionLogprobs } from './logprobs.js';
 import { openAiUsage, type OpenAiUsage } from './usage.js';
 
-interface CompletionChoice {
-  index: number;
-  text: string;
-  logprobs: CompletionLogprobs | null;
-  finish_reason: FinishReason | null;
-}
-
-export interface CompletionObject {
-  id: string;
-  object: 'text_completion';
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: CompletionChoice[];
-  usage?: OpenAiUsage | null;
-}
+type CompletionChoice = Schemas['CompletionChunkChoice'];
+export type CompletionObject = Schemas['CompletionChunk'];
 
 export interface CompletionMeta extends ResponseMeta {
   /** Top alternatives asked for (legacy `logprobs` N), undefined for none. */

@@ -2,6 +2,9 @@
 // completions' parallel arrays.
 import type { Tokenizer } from '../../engine/tokenizer/index.js';
 import type { TokenLogprobs } from '../../scheduler/types.js';
+import type { components } from '../openapi-types.js';
+
+type Schemas = components['schemas'];
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -10,12 +13,7 @@ function piece(tokenizer: Tokenizer, id: number): { text: string; bytes: number[
   return { text: decoder.decode(bytes), bytes: Array.from(bytes) };
 }
 
-export interface ChatTokenLogprob {
-  token: string;
-  logprob: number;
-  bytes: number[] | null;
-  top_logprobs: { token: string; logprob: number; bytes: number[] | null }[];
-}
+export type ChatTokenLogprob = Schemas['ChatTokenLogprob'];
 
 export function chatLogprobContent(tokenizer: Tokenizer, tokens: TokenLogprobs[]): ChatTokenLogprob[] {
   return tokens.map((t) => {
@@ -32,12 +30,7 @@ export function chatLogprobContent(tokenizer: Tokenizer, tokens: TokenLogprobs[]
   });
 }
 
-export interface CompletionLogprobs {
-  tokens: string[];
-  token_logprobs: number[];
-  top_logprobs: Record<string, number>[] | null;
-  text_offset: number[];
-}
+export type CompletionLogprobs = Schemas['CompletionLogprobs'];
 
 /** `offset`: where the first token's text starts in the choice's text so far. */
 export function completionLogprobs(tokenizer: Tokenizer, tokens: TokenLogprobs[], offset: number, withTop: boolean): CompletionLogprobs {

@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { poolEmbedding } from '../../../engine/embeddings.js';
 import { embeddingInputs, embeddingRequestSchema, encodeEmbedding } from '../../openai/embedding-request.js';
 import { requireModel } from '../../openai/model-lookup.js';
+import type { components } from '../../openapi-types.js';
 import type { ServedModels } from '../../served-models.js';
 import { abortOnDisconnect } from '../../sse.js';
 
 export function embeddingRoutes(app: FastifyInstance, models: ServedModels): void {
-  app.post('/v1/embeddings', async (request, reply) => {
+  app.post('/v1/embeddings', async (request, reply): Promise<components['schemas']['EmbeddingList']> => {
     const body = embeddingRequestSchema.parse(request.body ?? {});
     const served = requireModel(models, body.model);
     const width = served.model.hparams.nEmbd;
