@@ -1,7 +1,6 @@
 // `omni serve`: load the settings, start listening (health says 503 while models load), load the
 // models, and on SIGTERM/SIGINT drain running generations before exiting.
 import { ConfigError, loadConfig, settingsTable } from '../config.js';
-import { DownloadError } from '../engine/download.js';
 import { Metrics } from '../observability/metrics.js';
 import { buildApp } from '../server/app.js';
 import { ServedModels } from '../server/served-models.js';
@@ -48,7 +47,7 @@ export async function runServeCommand(argv: string[]): Promise<number> {
   try {
     await models.loadAll({ showProgress: process.stderr.isTTY === true });
   } catch (err) {
-    const message = err instanceof DownloadError || err instanceof Error ? err.message : String(err);
+    const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`\nomni: could not load the model.\n${message}\n`);
     await app.close();
     await models.close(0);

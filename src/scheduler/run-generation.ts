@@ -92,7 +92,12 @@ async function runChoice(
       logprobs: request.logprobs === undefined ? undefined : pendingLogprobs.splice(0),
     });
   };
-  const finish = (reason: FinishReason) => out.push({ type: 'finish', index, reason });
+  // The generation ended: text held back for an unfinished character or a possible stop string is final now.
+  const finish = (reason: FinishReason) => {
+    const tail = stops.push(detok.flush());
+    emit(tail.text + (tail.stopped ? '' : stops.flush()));
+    out.push({ type: 'finish', index, reason: tail.stopped ? 'stop' : reason });
+  };
   const labels = { model: run.modelId };
 
   let pos = first.pos + first.tokens.length;
@@ -125,13 +130,11 @@ async function runChoice(
       const { text, stopped } = stops.push(detok.push(token));
       emit(text);
       if (stopped) {
-        finish('stop');
+        out.push({ type: 'finish', index, reason: 'stop' });
         return generated;
       }
       if (!more) {
-        const tail = stops.push(detok.flush());
-        emit(tail.text + (tail.stopped ? '' : stops.flush()));
-        finish(tail.stopped ? 'stop' : 'length');
+        finish('length');
         return generated;
       }
       checkAborted(run.signal);
@@ -140,8 +143,6 @@ async function runChoice(
     // A step still running owns the context: let it finish before the sequence is freed.
     if (inFlight) await inFlight.catch(() => {});
   }
-  const tail = stops.push(detok.flush());
-  emit(tail.text + (tail.stopped ? '' : stops.flush()));
   finish('stop');
   return generated;
 }

@@ -144,10 +144,10 @@ export class Scheduler {
   private submit<T>(signal: AbortSignal, out: Channel<T>, log: GenerationRequest['log'], run: (signal: AbortSignal) => Promise<void>): void {
     if (this.closing) throw new ShuttingDownError();
     if (this.queue.full) throw new QueueFullError(Math.max(1, Math.ceil(this.queue.length / 4)));
-    const jobSignal = AbortSignal.any([signal, this.shutdown.signal]);
-    const controller = new AbortController();
-    out.onConsumerGone(() => controller.abort(new CancelledError('the client stopped reading')));
-    const combined = AbortSignal.any([jobSignal, controller.signal]);
+    // The job stops when the client aborts, the server shuts down, or the reader stops reading.
+    const readerGone = new AbortController();
+    out.onConsumerGone(() => readerGone.abort(new CancelledError('the client stopped reading')));
+    const combined = AbortSignal.any([signal, this.shutdown.signal, readerGone.signal]);
     const queuedAt = performance.now();
     this.queue.push({
       signal: combined,

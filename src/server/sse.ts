@@ -25,16 +25,12 @@ export function sendSse(request: FastifyRequest, reply: FastifyReply, chunks: As
 }
 
 /** An AbortSignal that fires when the client goes away before the response is complete. */
-export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+export function abortOnDisconnect(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  const gone = () => {
+  // The response closes when it is sent or when the connection drops; only the second means the client left.
+  reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort(new CancelledError('the client disconnected'));
-  };
-  request.raw.once('close', () => {
-    // A request's stream also closes once its body is read; only a closed socket means the client left.
-    if (request.raw.socket?.destroyed) gone();
   });
-  reply.raw.once('close', gone);
   return controller.signal;
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Tokenizer } from '../../engine/tokenizer/index.js';
 import { invalidRequest } from '../errors.js';
 import { samplingFields } from './sampling.js';
-import { optional, tokenIds } from './schema-helpers.js';
+import { checkTokenIds, inputItems, optional, tokenIds } from './schema-helpers.js';
 
 export const completionRequestSchema = z
   .object({
@@ -30,18 +30,13 @@ export function completionPrompts(body: CompletionRequest, tokenizer: Tokenizer)
   if (body.best_of !== undefined && body.best_of !== (body.n ?? 1)) {
     throw invalidRequest("'best_of' is not supported; use 'n'.", 'best_of', 'unsupported_parameter');
   }
-  const p = body.prompt;
-  const list: (string | number[])[] = typeof p === 'string' ? [p] : typeof p[0] === 'number' ? [p as number[]] : (p as (string | number[])[]);
-  return list.map((item, i) => {
-    if (typeof item === 'string') {
-      const tokens = tokenizer.tokenize(item, { addSpecial: true, parseSpecial: true });
-      if (tokens.length === 0) throw invalidRequest('The prompt is empty.', list.length > 1 ? `prompt[${i}]` : 'prompt', 'invalid_value');
-      return { tokens, text: item };
-    }
-    const bad = item.find((id) => id >= tokenizer.vocabSize);
-    if (bad !== undefined) {
-      throw invalidRequest(`Token id ${bad} is outside this model's vocabulary (0 to ${tokenizer.vocabSize - 1}).`, list.length > 1 ? `prompt[${i}]` : 'prompt', 'invalid_value');
-    }
-    return { tokens: item, text: tokenizer.detokenize(item) };
+  if (body.echo && body.logprobs !== undefined) {
+    throw invalidRequest("'echo' together with 'logprobs' (prompt logprobs) is not supported.", 'echo', 'unsupported_parameter');
+  }
+  return inputItems(body.prompt, 'prompt').map(({ item, param }) => {
+    if (typeof item !== 'string') return { tokens: checkTokenIds(item, tokenizer.vocabSize, param), text: tokenizer.detokenize(item) };
+    const tokens = tokenizer.tokenize(item, { addSpecial: true, parseSpecial: true });
+    if (tokens.length === 0) throw invalidRequest('The prompt is empty.', param, 'invalid_value');
+    return { tokens, text: item };
   });
 }

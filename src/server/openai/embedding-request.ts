@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { Tokenizer } from '../../engine/tokenizer/index.js';
 import { invalidRequest } from '../errors.js';
-import { optional, tokenIds } from './schema-helpers.js';
+import { checkTokenIds, inputItems, optional, tokenIds } from './schema-helpers.js';
 
 export const MAX_EMBEDDING_INPUTS = 2048;
 
@@ -22,17 +22,10 @@ export function embeddingInputs(body: EmbeddingRequest, tokenizer: Tokenizer, wi
   if (body.dimensions !== undefined && body.dimensions !== width) {
     throw invalidRequest(`This model's embeddings have ${width} dimensions and cannot be shortened; leave 'dimensions' out or set it to ${width}.`, 'dimensions', 'unsupported_value');
   }
-  const input = body.input;
-  const list: (string | number[])[] = typeof input === 'string' ? [input] : typeof input[0] === 'number' ? [input as number[]] : (input as (string | number[])[]);
-  return list.map((item, i) => {
-    const param = list.length > 1 || Array.isArray(input) ? `input[${i}]` : 'input';
-    if (typeof item === 'string') {
-      if (item === '') throw invalidRequest('An input is an empty string; embeddings need some text.', param, 'invalid_value');
-      return tokenizer.tokenize(item, { addSpecial: true, parseSpecial: false });
-    }
-    const bad = item.find((id) => id >= tokenizer.vocabSize);
-    if (bad !== undefined) throw invalidRequest(`Token id ${bad} is outside this model's vocabulary (0 to ${tokenizer.vocabSize - 1}).`, param, 'invalid_value');
-    return item;
+  return inputItems(body.input, 'input').map(({ item, param }) => {
+    if (typeof item !== 'string') return checkTokenIds(item, tokenizer.vocabSize, param);
+    if (item === '') throw invalidRequest('An input is an empty string; embeddings need some text.', param, 'invalid_value');
+    return tokenizer.tokenize(item, { addSpecial: true, parseSpecial: false });
   });
 }
 

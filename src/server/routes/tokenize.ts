@@ -2,9 +2,8 @@
 // clients work unchanged. They use the first (or only) model, or the one named by `model`.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { invalidRequest } from '../errors.js';
 import { requireModel } from '../openai/model-lookup.js';
-import { optional, tokenIds } from '../openai/schema-helpers.js';
+import { checkTokenIds, optional, tokenIds } from '../openai/schema-helpers.js';
 import type { ServedModels } from '../served-models.js';
 
 const tokenizeSchema = z.object({
@@ -41,8 +40,6 @@ export function tokenizeRoutes(app: FastifyInstance, models: ServedModels): void
   app.post('/detokenize', async (request) => {
     const body = detokenizeSchema.parse(request.body ?? {});
     const tokenizer = pick(body.model).model.tokenizer;
-    const bad = body.tokens.find((id) => id >= tokenizer.vocabSize);
-    if (bad !== undefined) throw invalidRequest(`Token id ${bad} is outside the vocabulary (0 to ${tokenizer.vocabSize - 1}).`, 'tokens', 'invalid_value');
-    return { content: tokenizer.detokenize(body.tokens) };
+    return { content: tokenizer.detokenize(checkTokenIds(body.tokens, tokenizer.vocabSize, 'tokens')) };
   });
 }

@@ -42,21 +42,20 @@ export function wsRoutes(app: FastifyInstance, models: ServedModels): void {
     };
 
     socket.on('message', (raw) => {
-      let parsed: z.infer<typeof clientMessage>;
+      let json: unknown;
       try {
-        parsed = clientMessage.parse(JSON.parse(raw.toString()));
+        json = JSON.parse(raw.toString());
       } catch (err) {
-        const id = (() => {
-          try {
-            const v = JSON.parse(raw.toString()) as { id?: unknown };
-            return typeof v.id === 'string' ? v.id : null;
-          } catch {
-            return null;
-          }
-        })();
-        sendError(id, err instanceof SyntaxError ? new SyntaxErrorMessage(err) : err);
+        sendError(null, new SyntaxErrorMessage(err as SyntaxError));
         return;
       }
+      const result = clientMessage.safeParse(json);
+      if (!result.success) {
+        const id = (json as { id?: unknown } | null)?.id;
+        sendError(typeof id === 'string' ? id : null, result.error);
+        return;
+      }
+      const parsed = result.data;
       if (parsed.type === 'cancel') {
         running.get(parsed.id)?.abort(new CancelledError('cancelled by the client'));
         return;

@@ -13,7 +13,7 @@ export function embeddingRoutes(app: FastifyInstance, models: ServedModels): voi
     const served = requireModel(models, body.model);
     const width = served.model.hparams.nEmbd;
     const inputs = embeddingInputs(body, served.model.tokenizer, width);
-    const hidden = await served.scheduler.embed({ inputs, signal: abortOnDisconnect(request, reply), log: request.log });
+    const hidden = await served.scheduler.embed({ inputs, signal: abortOnDisconnect(reply), log: request.log });
     const format = body.encoding_format ?? 'float';
     const promptTokens = inputs.reduce((sum, t) => sum + t.length, 0);
     return {

@@ -1,6 +1,6 @@
 // GET /v1/models and GET /v1/models/:model
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../errors.js';
+import { modelNotFound } from '../../openai/model-lookup.js';
 import type { components } from '../../openapi-types.js';
 import type { ServedModel, ServedModels } from '../../served-models.js';
 
@@ -12,7 +12,7 @@ export function modelRoutes(app: FastifyInstance, models: ServedModels): void {
   app.get('/v1/models', async (): Promise<Schemas['ModelList']> => ({ object: 'list', data: models.list().map(describe) }));
   app.get<{ Params: { model: string } }>('/v1/models/:model', async (request) => {
     const served = models.get(request.params.model);
-    if (!served) throw new ApiError(404, `The model '${request.params.model}' does not exist.`, 'model', 'model_not_found', 'invalid_request_error');
+    if (!served) throw modelNotFound(request.params.model, models);
     return describe(served);
   });
 }
