@@ -1,11 +1,12 @@
 // The N-API surface: loadModel (async) → Model; Model.info(); createContext → Context;
-// Context.step (async, off the JS thread), truncate, fork, free; plus quantize/dequantize
+// Context.step (async, off the JS thread), truncate, fork, free, evict, reusePrefix; plus quantize/dequantize
 // (used to write test models) and backend probing. Engine exceptions never cross: every
 // error becomes a rejected promise or a thrown JS Error with the engine's message.
 #include <napi.h>
 
 #include <dlfcn.h>
 
+#include <functional>
 #include <memory>
 
 #include "convert.h"
@@ -31,8 +32,10 @@ template <class Fn>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   using Result = decltype(std::declval<Fn>()());
-  PromiseWorker(Napi::Env env, Fn fn, std::function<Napi::Value(Napi::Env, Result&)> to_js)
-      : Napi::AsyncWorker(env), fn_(std::move(fn)), to_js_(std::move(to_js)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  PromiseWorker(Napi::Env env, Fn fn, std::function<Napi::Value(Napi::Env, Result&)> to_js,
+                std::function<void()> on_settle)
+      : Napi::AsyncWorker(env), fn_(std::move(fn)), to_js_(std::move(to_js)), on_settle_(std::move(on_settle)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
@@ -43,19 +46,26 @@ class PromiseWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(to_js_(Env(), *result_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnOK() override {
+    if (on_settle_) on_settle_();
+    deferred_.Resolve(to_js_(Env(), *result_));
+  }
+  void OnError(const Napi::Error& e) override {
+    if (on_settle_) on_settle_();
+    deferred_.Reject(e.Value());
+  }
 
  private:
   Fn fn_;
   std::function<Napi::Value(Napi::Env, Result&)> to_js_;
+  std::function<void()> on_settle_;  // on the JS thread, before the promise settles
   Napi::Promise::Deferred deferred_;
   std::unique_ptr<Result> result_;
 };
 
 template <class Fn, class ToJs>
-Napi::Promise run_async(Napi::Env env, Fn fn, ToJs to_js) {
-  auto* w = new PromiseWorker<Fn>(env, std::move(fn), std::move(to_js));
+Napi::Promise run_async(Napi::Env env, Fn fn, ToJs to_js, std::function<void()> on_settle = nullptr) {
+  auto* w = new PromiseWorker<Fn>(env, std::move(fn), std::move(to_js), std::move(on_settle));
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
@@ -95,6 +105,8 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     Napi::Function f = DefineClass(env, "Context",
                                    {InstanceMethod("step", &ContextWrap::Step), InstanceMethod("truncate", &ContextWrap::Truncate),
                                     InstanceMethod("fork", &ContextWrap::Fork), InstanceMethod("free", &ContextWrap::Free),
+                                    InstanceMethod("evict", &ContextWrap::Evict),
+                                    InstanceMethod("reusePrefix", &ContextWrap::ReusePrefix),
                                     InstanceMethod("length", &ContextWrap::Length), InstanceMethod("stats", &ContextWrap::Stats),
                                     InstanceMethod("dispose", &ContextWrap::Dispose)});
     constructor = Napi::Persistent(f);
@@ -116,37 +128,77 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     }
     return info[i].As<Napi::Number>().Int32Value();
   }
+  // Runs fn (a KV-changing call) on the context, turning engine exceptions into JS errors.
+  template <class Fn>
+  Napi::Value mutate(const Napi::CallbackInfo& info, Fn fn) {
+    Napi::Env env = info.Env();
+    if (!alive(env)) return env.Undefined();
+    try {
+      return fn(env);
+    } catch (const std::exception& e) {
+      return throw_error(env, e.what());
+    }
+  }
   Napi::Value Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!alive(env)) return env.Undefined();
     auto inputs = std::make_shared<std::vector<SeqInput>>();
     if (!batch_from_js(env, info[0], inputs.get())) return env.Undefined();
+    // Claimed here and released here, on the JS thread: from the call until the promise
+    // settles, truncate/fork/free/evict/reusePrefix throw instead of racing the worker thread.
+    if (!ctx->claim()) {
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Reject(Napi::Error::New(env, "a step is already running on this context").Value());
+      return d.Promise();
+    }
     std::shared_ptr<Context> ctx = this->ctx;
     std::shared_ptr<Model> keep = model;
     return run_async(
-        env, [ctx, keep, inputs]() { return ctx->step(*inputs); },
-        [](Napi::Env env, std::vector<SeqOutput>& out) -> Napi::Value { return outputs_to_js(env, out); });
+        env, [ctx, keep, inputs]() { return ctx->run_claimed(*inputs); },
+        [](Napi::Env env, std::vector<SeqOutput>& out) -> Napi::Value { return outputs_to_js(env, out); },
+        [ctx]() { ctx->release(); });
   }
   Napi::Value Truncate(const Napi::CallbackInfo& info) {
-    if (!alive(info.Env())) return info.Env().Undefined();
-    const int32_t seq = seq_arg(info, 0);
-    if (info.Length() < 2 || !info[1].IsNumber()) return throw_error(info.Env(), "truncate(seq, length) needs a length");
-    ctx->truncate(seq, info[1].As<Napi::Number>().Int32Value());
-    return info.Env().Undefined();
+    return mutate(info, [&](Napi::Env env) {
+      const int32_t seq = seq_arg(info, 0);
+      if (env.IsExceptionPending()) return env.Undefined();
+      if (info.Length() < 2 || !info[1].IsNumber()) return throw_error(env, "truncate(seq, length) needs a length");
+      ctx->truncate(seq, info[1].As<Napi::Number>().Int32Value());
+      return env.Undefined();
+    });
   }
   Napi::Value Fork(const Napi::CallbackInfo& info) {
-    if (!alive(info.Env())) return info.Env().Undefined();
-    try {
-      ctx->fork(seq_arg(info, 0), seq_arg(info, 1));
-    } catch (const std::exception& e) {
-      return throw_error(info.Env(), e.what());
-    }
-    return info.Env().Undefined();
+    return mutate(info, [&](Napi::Env env) {
+      const int32_t src = seq_arg(info, 0);
+      if (env.IsExceptionPending()) return env.Undefined();
+      const int32_t dst = seq_arg(info, 1);
+      if (!env.IsExceptionPending()) ctx->fork(src, dst);
+      return env.Undefined();
+    });
   }
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (!alive(info.Env())) return info.Env().Undefined();
-    ctx->free(seq_arg(info, 0));
-    return info.Env().Undefined();
+    return mutate(info, [&](Napi::Env env) {
+      const int32_t seq = seq_arg(info, 0);
+      if (!env.IsExceptionPending()) ctx->free(seq);
+      return env.Undefined();
+    });
+  }
+  Napi::Value Evict(const Napi::CallbackInfo& info) {
+    return mutate(info, [&](Napi::Env env) {
+      const int32_t seq = seq_arg(info, 0);
+      if (!env.IsExceptionPending()) ctx->evict(seq);
+      return env.Undefined();
+    });
+  }
+  Napi::Value ReusePrefix(const Napi::CallbackInfo& info) {
+    return mutate(info, [&](Napi::Env env) -> Napi::Value {
+      const int32_t seq = seq_arg(info, 0);
+      if (env.IsExceptionPending()) return env.Undefined();
+      std::vector<int32_t> tokens;
+      if (!tokens_from_js(env, info.Length() > 1 ? info[1] : env.Undefined(), "reusePrefix(seq, tokens): tokens", &tokens))
+        return env.Undefined();
+      return Napi::Number::New(env, ctx->reuse_prefix(seq, tokens));
+    });
   }
   Napi::Value Length(const Napi::CallbackInfo& info) {
     if (!alive(info.Env())) return info.Env().Undefined();
@@ -158,6 +210,8 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     o.Set("backend", ctx->describe());
     o.Set("kvBlocksTotal", ctx->kv_blocks_total());
     o.Set("kvBlocksFree", ctx->kv_blocks_free());
+    o.Set("kvBlocksCached", ctx->kv_blocks_cached());
+    o.Set("kvBlockSize", ctx->kv_block_size());
     o.Set("steps", (double)ctx->steps());
     return o;
   }
@@ -202,6 +256,7 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
     num("kvBlockSize", &opts.kv_block_size);
     num("maxBatchTokens", &opts.max_batch_tokens);
     if (o.Get("backend").IsString()) opts.backend = o.Get("backend").As<Napi::String>();
+    if (o.Has("prefixCache") && !o.Get("prefixCache").IsUndefined()) opts.prefix_cache = o.Get("prefixCache").ToBoolean();
   }
   opts.backend_search_path = addon_dir();
   try {

@@ -188,6 +188,22 @@ bool sampling_from_js(Napi::Env env, const Napi::Object& o, SamplingParams* p) {
 
 }  // namespace
 
+bool tokens_from_js(Napi::Env env, const Napi::Value& tokens, const char* what, std::vector<int32_t>* out) {
+  if (tokens.IsTypedArray() && tokens.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+    Napi::Int32Array t = tokens.As<Napi::Int32Array>();
+    out->assign(t.Data(), t.Data() + t.ElementLength());
+    return true;
+  }
+  if (!tokens.IsArray()) return fail(env, std::string(what) + " must be an array or Int32Array");
+  Napi::Array t = tokens.As<Napi::Array>();
+  for (uint32_t j = 0; j < t.Length(); j++) {
+    Napi::Value x = t.Get(j);
+    if (!x.IsNumber()) return fail(env, "tokens must be numbers");
+    out->push_back(x.As<Napi::Number>().Int32Value());
+  }
+  return true;
+}
+
 bool batch_from_js(Napi::Env env, const Napi::Value& value, std::vector<SeqInput>* out) {
   if (!value.IsArray()) return fail(env, "step() takes an array of sequence entries");
   Napi::Array arr = value.As<Napi::Array>();
@@ -201,20 +217,7 @@ bool batch_from_js(Napi::Env env, const Napi::Value& value, std::vector<SeqInput
     in.seq = (int32_t)v;
     if (!read_int(env, e, "pos", &v, true)) return false;
     in.pos = (int32_t)v;
-    Napi::Value tokens = e.Get("tokens");
-    if (tokens.IsTypedArray() && tokens.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-      Napi::Int32Array t = tokens.As<Napi::Int32Array>();
-      in.tokens.assign(t.Data(), t.Data() + t.ElementLength());
-    } else if (tokens.IsArray()) {
-      Napi::Array t = tokens.As<Napi::Array>();
-      for (uint32_t j = 0; j < t.Length(); j++) {
-        Napi::Value x = t.Get(j);
-        if (!x.IsNumber()) return fail(env, "tokens must be numbers");
-        in.tokens.push_back(x.As<Napi::Number>().Int32Value());
-      }
-    } else {
-      return fail(env, "batch entry 'tokens' must be an array or Int32Array");
-    }
+    if (!tokens_from_js(env, e.Get("tokens"), "batch entry 'tokens'", &in.tokens)) return false;
     in.sample = e.Get("sample").ToBoolean();
     in.hidden = e.Get("hidden").ToBoolean();
     Napi::Value logits = e.Get("logits");

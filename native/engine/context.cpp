@@ -1,5 +1,6 @@
 #include "context.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace omni {
@@ -13,7 +14,8 @@ Context::Context(const Model& model, const ContextOptions& options) : model_(mod
   omni_backend_options bo{options_.n_threads, 0};
   backend_ = open_backend(options_.backend, bo, options_.backend_search_path);
   const int32_t n_blocks = (options_.kv_tokens + options_.kv_block_size - 1) / options_.kv_block_size;
-  kv_ = std::make_unique<KvCache>(hp.n_layer, hp.n_head_kv * hp.head_dim, options_.kv_block_size, n_blocks);
+  kv_ = std::make_unique<KvCache>(hp.n_layer, hp.n_head_kv * hp.head_dim, options_.kv_block_size, n_blocks,
+                                  options_.prefix_cache);
   forward_ = std::make_unique<Forward>(model_, *backend_, *kv_);
 }
 
@@ -39,17 +41,29 @@ void Context::validate(const std::vector<SeqInput>& inputs) const {
 }
 
 std::vector<SeqOutput> Context::step(const std::vector<SeqInput>& inputs) {
-  if (busy_.exchange(true)) throw std::logic_error("a step is already running on this context");
-  struct Release { std::atomic<bool>& b; ~Release() { b = false; } } release{busy_};
+  if (!claim()) throw std::logic_error("a step is already running on this context");
+  struct Release { Context& c; ~Release() { c.release(); } } release{*this};
+  return run_claimed(inputs);
+}
+
+std::vector<SeqOutput> Context::run_claimed(const std::vector<SeqInput>& inputs) {
   validate(inputs);
-  reserve(inputs);
+  {
+    std::lock_guard<std::mutex> lock(kv_mutex_);
+    reserve(inputs);
+  }
   std::vector<SeqOutput> outputs;
   std::vector<float> last_logits;
   try {
     outputs = evaluate(inputs, &last_logits);
   } catch (...) {
+    std::lock_guard<std::mutex> lock(kv_mutex_);
     rollback(inputs, inputs.size());
     throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(kv_mutex_);
+    commit(inputs);
   }
   sample(inputs, last_logits, &outputs);
   return outputs;
@@ -139,7 +153,11 @@ std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, st
   return outputs;
 }
 
-// Each sampler sees its sequence's new tokens (for the penalty window), then picks the next one.
+void Context::commit(const std::vector<SeqInput>& inputs) {
+  for (const SeqInput& in : inputs) kv_->commit(in.seq, in.tokens);
+}
+
+// Each sampler sees its sequence's tokens (for the penalty window), then picks the next one.
 void Context::sample(const std::vector<SeqInput>& inputs, const std::vector<float>& last_logits,
                      std::vector<SeqOutput>* outputs) {
   const int32_t n_vocab = model_.hparams().n_vocab;
@@ -154,23 +172,83 @@ void Context::sample(const std::vector<SeqInput>& inputs, const std::vector<floa
       if (!in.sample) continue;
       it = samplers_.emplace(in.seq, SequenceSampler(SamplingParams())).first;
     }
-    for (int32_t t : in.tokens) it->second.accept(t);
+    // Positions fed again (recomputing after evict) were seen already: a token is seen once.
+    if (in.pos < (int32_t)it->second.history().size()) drop_diverged(it->second, in.seq, in.pos);
+    catch_up(it->second, in.seq);
     if (in.sample) (*outputs)[i].sampled = it->second.sample(last_logits.data() + i * n_vocab, n_vocab);
   }
 }
 
-void Context::truncate(int32_t seq, int32_t length) { kv_->truncate(seq, length); }
+// Only a sequence rebuilt with other tokens than before gets here with a mismatch.
+void Context::drop_diverged(SequenceSampler& sampler, int32_t seq, size_t from) const {
+  const std::vector<int32_t>& known = kv_->tokens(seq);
+  const std::vector<int32_t>& history = sampler.history();
+  const size_t n = std::min(known.size(), history.size());
+  size_t p = from;
+  while (p < n && known[p] == history[p]) p++;
+  if (p < n) sampler.truncate(p);
+}
+
+// Tokens the sampler has not seen: this step's, and any before them that it was not given
+// (a prefix attached by reuse_prefix, or chunks fed before the sampler existed).
+void Context::catch_up(SequenceSampler& sampler, int32_t seq) const {
+  const std::vector<int32_t>& known = kv_->tokens(seq);
+  for (size_t p = sampler.history().size(); p < known.size(); p++) sampler.accept(known[p]);
+}
+
+void Context::check_idle() const {
+  if (busy_) throw std::logic_error("a step is running on this context");
+}
+
+void Context::truncate(int32_t seq, int32_t length) {
+  check_idle();
+  kv_->truncate(seq, length);
+  auto it = samplers_.find(seq);
+  if (it != samplers_.end()) it->second.truncate((size_t)std::max(0, length));
+}
 
 void Context::fork(int32_t src, int32_t dst) {
+  check_idle();
   const std::string err = kv_->fork(src, dst);
   if (!err.empty()) throw std::invalid_argument(err);
   auto it = samplers_.find(src);
   if (it != samplers_.end()) samplers_.insert_or_assign(dst, it->second);
+  else samplers_.erase(dst);
 }
 
 void Context::free(int32_t seq) {
+  check_idle();
   kv_->free(seq);
   samplers_.erase(seq);
+}
+
+void Context::evict(int32_t seq) {
+  check_idle();
+  kv_->free(seq);
+}
+
+int32_t Context::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
+  check_idle();
+  if (seq < 0) throw std::invalid_argument("sequence ids must be >= 0");
+  const int32_t n = kv_->reuse_prefix(seq, tokens);
+  auto it = samplers_.find(seq);
+  if (n > 0 && it != samplers_.end()) drop_diverged(it->second, seq, 0);
+  return n;
+}
+
+int32_t Context::length(int32_t seq) const {
+  std::lock_guard<std::mutex> lock(kv_mutex_);
+  return kv_->length(seq);
+}
+
+int32_t Context::kv_blocks_free() const {
+  std::lock_guard<std::mutex> lock(kv_mutex_);
+  return kv_->free_blocks();
+}
+
+int32_t Context::kv_blocks_cached() const {
+  std::lock_guard<std::mutex> lock(kv_mutex_);
+  return kv_->cached_blocks();
 }
 
 }  // namespace omni

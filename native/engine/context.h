@@ -3,6 +3,7 @@
 #pragma once
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,7 @@ struct ContextOptions {
   int32_t kv_tokens = 4096;       // KV capacity, in tokens, across all sequences
   int32_t kv_block_size = 16;
   int32_t max_batch_tokens = 512; // larger steps are run as several forward passes
+  bool prefix_cache = true;       // register full KV blocks by content and let reuse_prefix find them
   std::string backend = "cpu";
   std::string backend_search_path;
 };
@@ -49,17 +51,34 @@ class Context {
   ~Context();
 
   // Throws std::invalid_argument for bad input (nothing changed), std::runtime_error when
-  // the KV cache is full (nothing changed) or a backend fails.
+  // the KV cache is full (nothing changed) or a backend fails, std::logic_error when a step
+  // is already running.
   std::vector<SeqOutput> step(const std::vector<SeqInput>& inputs);
+  // step() in three parts, for a caller that runs the step on another thread: claim() on the
+  // caller's thread (false when a step is already running) refuses the calls below from then
+  // on; run_claimed() does the work; release() on the caller's thread, once it has the result.
+  bool claim() { return !busy_.exchange(true); }
+  std::vector<SeqOutput> run_claimed(const std::vector<SeqInput>& inputs);
+  void release() { busy_ = false; }
 
-  void truncate(int32_t seq, int32_t length);
-  void fork(int32_t src, int32_t dst);
-  void free(int32_t seq);
-  int32_t length(int32_t seq) const { return kv_->length(seq); }
+  // These change the KV cache: they throw std::logic_error while a step is running.
+  void truncate(int32_t seq, int32_t length);  // the sampler's history too
+  void fork(int32_t src, int32_t dst);         // KV blocks shared, sampler (RNG, history) copied
+  void free(int32_t seq);                      // KV and sampler
+  // Frees the KV blocks but keeps the sampler: feeding the sequence's tokens again (from 0, or
+  // after reuse_prefix) lets it go on exactly as if it had never been evicted.
+  void evict(int32_t seq);
+  // See KvCache::reuse_prefix: attaches cached blocks holding a prefix of `tokens` to an empty
+  // sequence and returns how many tokens they hold; feed the rest from that position.
+  int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens);
 
-  std::string describe() const { return backend_->describe(); }
+  // Safe to call while a step runs (its tokens may already be counted).
+  int32_t length(int32_t seq) const;
+  int32_t kv_blocks_free() const;
+  int32_t kv_blocks_cached() const;
   int32_t kv_blocks_total() const { return kv_->n_blocks(); }
-  int32_t kv_blocks_free() const { return kv_->free_blocks(); }
+  int32_t kv_block_size() const { return kv_->block_size(); }
+  std::string describe() const { return backend_->describe(); }
   uint64_t steps() const { return steps_; }
 
  private:
@@ -70,8 +89,14 @@ class Context {
   void rollback(const std::vector<SeqInput>& inputs, size_t count);
   // Runs the forward passes; fills the logits of each input's last token into last_logits.
   std::vector<SeqOutput> evaluate(const std::vector<SeqInput>& inputs, std::vector<float>* last_logits);
+  void commit(const std::vector<SeqInput>& inputs);
   void sample(const std::vector<SeqInput>& inputs, const std::vector<float>& last_logits,
               std::vector<SeqOutput>* outputs);
+  // Cuts the sampler's history where it stops matching the sequence's tokens (from `from` on).
+  void drop_diverged(SequenceSampler& sampler, int32_t seq, size_t from) const;
+  // Gives the sampler the sequence's tokens past its history.
+  void catch_up(SequenceSampler& sampler, int32_t seq) const;
+  void check_idle() const;
 
   const Model& model_;
   ContextOptions options_;
@@ -80,7 +105,10 @@ class Context {
   std::unique_ptr<Forward> forward_;
   std::unordered_map<int32_t, SequenceSampler> samplers_;
   std::atomic<bool> busy_{false};
-  uint64_t steps_ = 0;
+  // Held while a step changes the KV cache's bookkeeping, so that reads from another thread
+  // (length, stats) see it whole.
+  mutable std::mutex kv_mutex_;
+  std::atomic<uint64_t> steps_{0};
 };
 
 }  // namespace omni

@@ -2,11 +2,37 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace omni {
 
-KvCache::KvCache(int32_t n_layers, int32_t row_size, int32_t block_size, int32_t n_blocks)
-    : n_layers_(n_layers), row_size_(row_size), block_size_(block_size), refs_(n_blocks, 0) {
+namespace {
+
+constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ull;
+constexpr uint64_t kRootKey = 0x6f6d6e692d6b7631ull;  // the "parent" of every first block
+
+// The splitmix64 finalizer: a bijection that spreads every input bit over the output.
+uint64_t mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t block_key(uint64_t parent, const int32_t* tokens, int32_t n) {
+  uint64_t h = mix(parent + kGolden);
+  for (int32_t i = 0; i < n; i++) h = mix((h ^ (uint32_t)tokens[i]) + kGolden);
+  return h;
+}
+
+const std::vector<int32_t> kNoTokens;
+
+}  // namespace
+
+KvCache::KvCache(int32_t n_layers, int32_t row_size, int32_t block_size, int32_t n_blocks, bool prefix_cache)
+    : n_layers_(n_layers), row_size_(row_size), block_size_(block_size), prefix_cache_(prefix_cache),
+      refs_(n_blocks, 0), meta_(n_blocks) {
   const size_t pool = (size_t)n_blocks * block_size * row_size;
   k_.assign(n_layers, std::vector<uint16_t>(pool));
   v_.assign(n_layers, std::vector<uint16_t>(pool));
@@ -19,15 +45,34 @@ int32_t KvCache::length(int32_t seq) const {
   return it == seqs_.end() ? 0 : it->second.length;
 }
 
+const std::vector<int32_t>& KvCache::tokens(int32_t seq) const {
+  auto it = seqs_.find(seq);
+  return it == seqs_.end() ? kNoTokens : it->second.tokens;
+}
+
+// Never-used or plainly released blocks first; then the least recently released cached one.
 int32_t KvCache::take_block() {
-  const int32_t b = free_.back();
-  free_.pop_back();
+  int32_t b;
+  if (!free_.empty()) {
+    b = free_.back();
+    free_.pop_back();
+  } else {
+    b = lru_.front();
+    lru_.pop_front();
+    unregister(b);
+  }
   refs_[b] = 1;
   return b;
 }
 
 void KvCache::release_block(int32_t block) {
-  if (--refs_[block] == 0) free_.push_back(block);
+  if (--refs_[block] > 0) return;
+  if (meta_[block].registered) meta_[block].lru = lru_.insert(lru_.end(), block);
+  else free_.push_back(block);
+}
+
+void KvCache::attach_block(int32_t block) {
+  if (refs_[block]++ == 0) lru_.erase(meta_[block].lru);
 }
 
 void KvCache::copy_block(int32_t from, int32_t to) {
@@ -45,10 +90,10 @@ std::string KvCache::reserve(int32_t seq, int32_t n) {
   // A partly filled last block that is shared with a fork must be copied before we write.
   const bool copy_last = n > 0 && s.length % block_size_ != 0 && refs_[s.blocks.back()] > 1;
   const int32_t extra = std::max(0, need - have) + (copy_last ? 1 : 0);
-  if (extra > (int32_t)free_.size()) {
+  if (extra > free_blocks()) {
     if (s.blocks.empty() && s.length == 0) seqs_.erase(seq);
     return "the KV cache is full: " + std::to_string(extra) + " more blocks of " + std::to_string(block_size_) +
-           " tokens needed, " + std::to_string(free_.size()) + " free";
+           " tokens needed, " + std::to_string(free_blocks()) + " free";
   }
   if (copy_last) {
     const int32_t fresh = take_block();
@@ -59,6 +104,81 @@ std::string KvCache::reserve(int32_t seq, int32_t n) {
   while ((int32_t)s.blocks.size() < need) s.blocks.push_back(take_block());
   s.length += n;
   return "";
+}
+
+void KvCache::commit(int32_t seq, const std::vector<int32_t>& tokens) {
+  auto it = seqs_.find(seq);
+  if (it == seqs_.end()) return;
+  Sequence& s = it->second;
+  s.tokens.insert(s.tokens.end(), tokens.begin(), tokens.end());
+  if (prefix_cache_) register_full_blocks(s);
+}
+
+// Keys every newly full block; registers it unless its key already names another block.
+void KvCache::register_full_blocks(Sequence& s) {
+  const size_t full = std::min<size_t>(s.tokens.size(), (size_t)s.length) / block_size_;
+  while (s.keys.size() < full) {
+    const size_t b = s.keys.size();
+    const uint64_t parent = b == 0 ? kRootKey : s.keys[b - 1];
+    const int32_t* t = s.tokens.data() + b * block_size_;
+    const uint64_t key = block_key(parent, t, block_size_);
+    s.keys.push_back(key);
+    const int32_t block = s.blocks[b];
+    if (meta_[block].registered || by_key_.count(key)) continue;
+    BlockMeta& m = meta_[block];
+    m.registered = true;
+    m.key = key;
+    m.parent = parent;
+    m.tokens.assign(t, t + block_size_);
+    by_key_[key] = block;
+  }
+}
+
+void KvCache::unregister(int32_t block) {
+  BlockMeta& m = meta_[block];
+  if (!m.registered) return;
+  auto it = by_key_.find(m.key);
+  if (it != by_key_.end() && it->second == block) by_key_.erase(it);
+  m.registered = false;
+  m.tokens.clear();
+}
+
+int32_t KvCache::lookup(uint64_t key, uint64_t parent, const int32_t* tokens) const {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return -1;
+  const BlockMeta& m = meta_[it->second];
+  // A 64-bit key can collide: only exactly the same content (and prefix key) is a hit.
+  if (m.parent != parent || !std::equal(m.tokens.begin(), m.tokens.end(), tokens)) return -1;
+  return it->second;
+}
+
+int32_t KvCache::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
+  if (length(seq) != 0)
+    throw std::invalid_argument("sequence " + std::to_string(seq) + " holds " + std::to_string(length(seq)) +
+                                " tokens; a prefix can only be reused by an empty sequence (free or evict it first)");
+  if (!prefix_cache_ || tokens.empty()) return 0;
+  // At least one token must be left to evaluate: the caller needs its logits.
+  const size_t max_blocks = (tokens.size() - 1) / block_size_;
+  std::vector<int32_t> hits;
+  std::vector<uint64_t> keys;
+  uint64_t parent = kRootKey;
+  while (hits.size() < max_blocks) {
+    const int32_t* t = tokens.data() + hits.size() * block_size_;
+    const uint64_t key = block_key(parent, t, block_size_);
+    const int32_t block = lookup(key, parent, t);
+    if (block < 0) break;
+    hits.push_back(block);
+    keys.push_back(key);
+    parent = key;
+  }
+  if (hits.empty()) return 0;
+  for (int32_t b : hits) attach_block(b);
+  Sequence& s = seqs_[seq];
+  s.length = (int32_t)hits.size() * block_size_;
+  s.blocks = std::move(hits);
+  s.tokens.assign(tokens.begin(), tokens.begin() + s.length);
+  s.keys = std::move(keys);
+  return s.length;
 }
 
 int64_t KvCache::slot(int32_t seq, int32_t pos) const {
@@ -72,13 +192,19 @@ void KvCache::truncate(int32_t seq, int32_t length) {
   auto it = seqs_.find(seq);
   if (it == seqs_.end()) return;
   Sequence& s = it->second;
+  length = std::max(0, length);
   if (length >= s.length) return;
-  const int32_t keep = (std::max(0, length) + block_size_ - 1) / block_size_;
+  const int32_t keep = (length + block_size_ - 1) / block_size_;
   while ((int32_t)s.blocks.size() > keep) {
     release_block(s.blocks.back());
     s.blocks.pop_back();
   }
-  s.length = std::max(0, length);
+  // The kept part of the last block will be written past: its registered content goes stale.
+  // (A shared one is copied before that write, see reserve, so it stays valid for the others.)
+  if (length % block_size_ != 0 && refs_[s.blocks.back()] == 1) unregister(s.blocks.back());
+  s.length = length;
+  s.tokens.resize(std::min(s.tokens.size(), (size_t)length));
+  s.keys.resize(std::min(s.keys.size(), (size_t)(length / block_size_)));
 }
 
 std::string KvCache::fork(int32_t src, int32_t dst) {
@@ -95,7 +221,9 @@ std::string KvCache::fork(int32_t src, int32_t dst) {
 void KvCache::free(int32_t seq) {
   auto it = seqs_.find(seq);
   if (it == seqs_.end()) return;
-  for (int32_t b : it->second.blocks) release_block(b);
+  // Last block first: a prefix's tail is the least likely to be reused, so it is evicted first.
+  const std::vector<int32_t>& blocks = it->second.blocks;
+  for (auto b = blocks.rbegin(); b != blocks.rend(); ++b) release_block(*b);
   seqs_.erase(it);
 }
 

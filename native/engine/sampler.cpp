@@ -1,7 +1,7 @@
 // The token sampler. One call of SequenceSampler::sample runs this chain over one sequence's
 // logits:
 //
-//   logit bias → repetition / presence / frequency penalties over the recent-token window
+//   logit bias → repetition / presence / frequency penalties over the last penalty_window tokens
 //   → logprobs (log-softmax of what we have now, if asked)
 //   → greedy (temperature <= 0: argmax, ties to the lowest id)
 //   → or: top-k → temperature → softmax → top-p → min-p → renormalise → draw
@@ -58,14 +58,12 @@ void SequenceSampler::set_params(const SamplingParams& params) {
   params_ = params;
   // An explicit seed restarts the RNG: a forked sequence given its own seed samples its own stream.
   if (params.has_seed) rng_.seed(params.seed);
-  const size_t cap = static_cast<size_t>(std::max<int32_t>(0, params_.penalty_window));
-  while (window_.size() > cap) window_.pop_front();
 }
 
-void SequenceSampler::accept(int32_t token) {
-  const size_t cap = static_cast<size_t>(std::max<int32_t>(0, params_.penalty_window));
-  window_.push_back(token);
-  while (window_.size() > cap) window_.pop_front();
+void SequenceSampler::accept(int32_t token) { history_.push_back(token); }
+
+void SequenceSampler::truncate(size_t n) {
+  if (n < history_.size()) history_.resize(n);
 }
 
 SampleResult SequenceSampler::sample(const float* logits, int32_t n_vocab) {
@@ -96,9 +94,10 @@ SampleResult SequenceSampler::sample(const float* logits, int32_t n_vocab) {
                    std::isfinite(p.repetition_penalty);
   const bool pres = p.presence_penalty != 0.0f && std::isfinite(p.presence_penalty);
   const bool freq = p.frequency_penalty != 0.0f && std::isfinite(p.frequency_penalty);
-  if (!window_.empty() && (rep || pres || freq)) {
+  const size_t window = std::min(history_.size(), static_cast<size_t>(std::max<int32_t>(0, p.penalty_window)));
+  if (window > 0 && (rep || pres || freq)) {
     const size_t from = touched.size();
-    touched.insert(touched.end(), window_.begin(), window_.end());
+    touched.insert(touched.end(), history_.end() - static_cast<std::ptrdiff_t>(window), history_.end());
     std::sort(touched.begin() + static_cast<std::ptrdiff_t>(from), touched.end());
     for (size_t a = from; a < touched.size();) {  // runs of one token: (token, count)
       size_t b = a;

@@ -2,7 +2,6 @@
 // top-k / top-p / min-p truncation, a seeded RNG, and optional logprobs.
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <random>
 #include <utility>
 #include <vector>
@@ -36,13 +35,17 @@ struct SampleResult {
                                     // id first); tokens with logprob -inf are left out
 };
 
-// One per sequence; keeps the RNG and the recent-token window between steps.
+// One per sequence; keeps the RNG and the sequence's tokens between steps.
 class SequenceSampler {
  public:
   explicit SequenceSampler(const SamplingParams& params);
   void set_params(const SamplingParams& params);  // keeps history; keeps the RNG state unless a seed is given
-  // Records a token of the sequence (prompt or generated) for the penalty window.
+  // Records the next token of the sequence (prompt or generated); the penalties look at the
+  // last penalty_window of them.
   void accept(int32_t token);
+  // Forgets all but the first n tokens (a rollback); the RNG goes on from where it is.
+  void truncate(size_t n);
+  const std::vector<int32_t>& history() const { return history_; }
   // Chooses the next token (it does not accept() it). Logprobs are the log-softmax of the
   // logits after logit bias and penalties, before temperature and truncation (what the model
   // "thinks"). NaN logits count as -inf. n_vocab <= 0 or null logits: token -1; every logit
@@ -54,7 +57,7 @@ class SequenceSampler {
  private:
   SamplingParams params_;
   std::mt19937_64 rng_;
-  std::deque<int32_t> window_;
+  std::vector<int32_t> history_;  // every token of the sequence, in order
 };
 
 }  // namespace omni

@@ -458,7 +458,7 @@ int main() {
     expect_distribution(c, draw_counts(kLogits, p, N, window), softmax(expect_x, 1.0), N);
     p.penalty_window = 0;  // none
     expect_distribution(c, draw_counts(kLogits, p, N, window), softmax(kLogits, 1.0), N);
-    // set_params keeps the window (trimmed to the new size)
+    // set_params keeps the history
     SamplingParams q = seeded(14);
     q.temperature = 0.0f;
     q.presence_penalty = 5.0f;
@@ -470,6 +470,27 @@ int main() {
     if (s.sample(kLogits.data(), 8).token != 5) c.fail("set_params dropped the window");
     s.accept(5);
     if (s.sample(kLogits.data(), 8).token != 3) c.fail("accept() did not add to the window");
+  }
+  {
+    Check c("history_truncate");
+    // The sampler keeps the whole history: a window made smaller and then larger again sees
+    // every token, and truncate() forgets the tail (a rollback).
+    SamplingParams q = seeded(15);
+    q.temperature = 0.0f;
+    q.presence_penalty = 5.0f;
+    q.penalty_window = 1;
+    SequenceSampler s(q);
+    s.accept(1);
+    s.accept(5);
+    if (s.sample(kLogits.data(), 8).token != 1) c.fail("a window of 1 saw more than the last token");
+    q.penalty_window = 8;
+    s.set_params(q);
+    if (s.sample(kLogits.data(), 8).token != 3) c.fail("a wider window did not see the earlier tokens");
+    s.truncate(1);
+    if (s.history() != std::vector<int32_t>{1}) c.fail("truncate(1) kept %zu tokens", s.history().size());
+    if (s.sample(kLogits.data(), 8).token != 5) c.fail("a truncated token is still penalised");
+    s.truncate(5);
+    if (s.history().size() != 1) c.fail("truncate past the end changed the history");
   }
   {
     Check c("set_params_seed_restarts_rng");

@@ -102,15 +102,53 @@ export interface ContextOptions {
   kvBlockSize?: number;
   maxBatchTokens?: number;
   backend?: string;
+  /**
+   * Automatic prefix caching (default true): each KV block a step fills is registered by the
+   * hash of its tokens and of everything before it, and kept after release until its room is needed.
+   */
+  prefixCache?: boolean;
 }
 
+export interface ContextStats {
+  backend: string;
+  kvBlocksTotal: number;
+  /** Blocks a step can still take: never used or released, plus `kvBlocksCached`. */
+  kvBlocksFree: number;
+  /** Released blocks kept for reusePrefix; taken over (least recently released first) when needed. */
+  kvBlocksCached: number;
+  /** Tokens per KV block: reusePrefix attaches whole blocks. */
+  kvBlockSize: number;
+  /** Forward passes run so far. */
+  steps: number;
+}
+
+/**
+ * A step is claimed from the moment step() is called until its promise settles; meanwhile a
+ * second step() rejects and truncate/fork/free/evict/reusePrefix throw ("a step is running").
+ */
 export interface NativeContext {
   step(batch: StepEntry[]): Promise<StepResult[]>;
+  /** Drops the sequence's tokens from `length` on, in the KV cache and the sampler's history. */
   truncate(seq: number, length: number): void;
+  /** Makes `dst` a copy of `src`: KV blocks shared (copied on write), sampler (RNG, history) copied. */
   fork(src: number, dst: number): void;
+  /** Forgets the sequence: KV blocks (full ones stay cached for reusePrefix) and sampler. */
   free(seq: number): void;
+  /**
+   * Preemption: frees the KV blocks but keeps the sampler (params, RNG, history). Feed the
+   * sequence's tokens again from 0 (or after reusePrefix) without `sampling` (a seed in it
+   * would restart the RNG) and it samples exactly as if never evicted. Unknown seq: no-op.
+   */
+  evict(seq: number): void;
+  /**
+   * For an empty sequence: attaches cached KV blocks holding the longest run of whole blocks
+   * of `tokens` (always leaving at least one token to feed) and returns how many tokens that
+   * is (a multiple of kvBlockSize, 0 on a miss); continue with a step at pos = that number.
+   */
+  reusePrefix(seq: number, tokens: number[] | Int32Array): number;
+  /** Tokens the sequence holds (0 when unknown). */
   length(seq: number): number;
-  stats(): { backend: string; kvBlocksTotal: number; kvBlocksFree: number; steps: number };
+  stats(): ContextStats;
   dispose(): void;
 }
 

@@ -2,7 +2,7 @@
 // refused without changing anything.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createContext, loadModel, type NativeContext } from '../../src/engine/native.js';
+import { createContext, loadModel, type NativeContext, type StepEntry } from '../../src/engine/native.js';
 import { stories260K } from '../helpers/paths.js';
 
 const model = await loadModel(stories260K());
@@ -117,4 +117,183 @@ test('bad steps are refused and change nothing', async () => {
   assert.equal(ctx.length(1), 0);
   ctx.dispose();
   assert.throws(() => ctx.length(0), /disposed/);
+});
+
+// ---- prefix caching, preemption, and the step's claim on the context ----
+
+const B = 16; // KV block size of the tests below
+const longPrompt = [1, ...Array.from({ length: 44 }, (_, i) => 260 + ((i * 37) % 240))]; // 45 tokens
+const penalised = {
+  temperature: 1,
+  seed: 1234,
+  topK: 40,
+  repetitionPenalty: 1.3,
+  presencePenalty: 0.8,
+  frequencyPenalty: 0.4,
+  penaltyWindow: 64,
+};
+
+/** Feeds `tokens` from the sequence's current length and decodes until `n` tokens were sampled. */
+async function decode(
+  ctx: NativeContext,
+  seq: number,
+  tokens: number[],
+  n: number,
+  sampling?: StepEntry['sampling'],
+): Promise<number[]> {
+  let [r] = await ctx.step([{ seq, tokens, pos: ctx.length(seq), sample: true, sampling }]);
+  const out = [r.token!];
+  while (out.length < n) {
+    [r] = await ctx.step([{ seq, tokens: [out.at(-1)!], pos: ctx.length(seq), sample: true }]);
+    out.push(r.token!);
+  }
+  return out;
+}
+
+test('a sequence with a cached prefix reuses its full blocks and computes the same', async () => {
+  const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
+  const [cold] = await ctx.step([{ seq: 0, tokens: longPrompt, pos: 0, logits: 'all' }]);
+  ctx.free(0);
+
+  // Same prompt: two of its three blocks are full; the cold run registered them.
+  assert.equal(ctx.reusePrefix(1, longPrompt), 2 * B);
+  assert.equal(ctx.length(1), 2 * B);
+  const [warm] = await ctx.step([{ seq: 1, tokens: longPrompt.slice(2 * B), pos: 2 * B, logits: 'all' }]);
+  assertClose(warm.logits!, cold.logits!.subarray(2 * B * V));
+
+  // Greedy continuations agree with a context that caches nothing.
+  const ref = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B, prefixCache: false });
+  const expected = await decode(ref, 0, longPrompt, 12, { temperature: 0 });
+  assert.equal(ref.reusePrefix(1, longPrompt), 0, 'prefixCache: false never reuses');
+  ctx.free(1);
+  assert.equal(ctx.reusePrefix(2, longPrompt), 2 * B);
+  assert.deepEqual(await decode(ctx, 2, longPrompt.slice(2 * B), 12, { temperature: 0 }), expected);
+
+  // A prompt sharing only the first block.
+  const other = [...longPrompt.slice(0, B), ...Array.from({ length: 30 }, (_, i) => 300 + i)];
+  assert.equal(ctx.reusePrefix(3, other), B);
+  const [otherWarm] = await ctx.step([{ seq: 3, tokens: other.slice(B), pos: B, logits: 'all' }]);
+  const [otherCold] = await ref.step([{ seq: 3, tokens: other, pos: 0, logits: 'all' }]);
+  assertClose(otherWarm.logits!, otherCold.logits!.subarray(B * V));
+
+  // At least one token is always left to evaluate; a miss attaches nothing.
+  assert.equal(ctx.reusePrefix(4, longPrompt.slice(0, 2 * B)), B);
+  assert.equal(ctx.reusePrefix(5, longPrompt.slice(0, B)), 0);
+  assert.equal(ctx.reusePrefix(6, [2, ...longPrompt.slice(1)]), 0);
+  assert.equal(ctx.length(6), 0);
+  ctx.dispose();
+  ref.dispose();
+});
+
+test('freed full blocks stay cached and count as free', async () => {
+  const ctx = createContext(model, { threads: 2, kvTokens: 256, kvBlockSize: B });
+  const total = ctx.stats().kvBlocksTotal;
+  assert.equal(ctx.stats().kvBlockSize, B);
+  await ctx.step([{ seq: 0, tokens: longPrompt, pos: 0 }]);
+  assert.deepEqual([ctx.stats().kvBlocksFree, ctx.stats().kvBlocksCached], [total - 3, 0]);
+  ctx.free(0);
+  assert.deepEqual([ctx.stats().kvBlocksFree, ctx.stats().kvBlocksCached], [total, 2], 'the two full blocks are cached');
+  assert.equal(ctx.reusePrefix(1, longPrompt), 2 * B);
+  assert.deepEqual([ctx.stats().kvBlocksFree, ctx.stats().kvBlocksCached], [total - 2, 0]);
+  // Filling the cache with other work takes the cached blocks over.
+  ctx.free(1);
+  await ctx.step([{ seq: 2, tokens: Array.from({ length: total * B - 1 }, (_, i) => 300 + (i % 200)), pos: 0 }]);
+  assert.equal(ctx.stats().kvBlocksFree, 0);
+  assert.equal(ctx.reusePrefix(3, longPrompt), 0, 'evicted blocks are no longer found');
+
+  const off = createContext(model, { threads: 1, kvTokens: 256, kvBlockSize: B, prefixCache: false });
+  await off.step([{ seq: 0, tokens: longPrompt, pos: 0 }]);
+  off.free(0);
+  assert.deepEqual([off.stats().kvBlocksFree, off.stats().kvBlocksCached], [total, 0]);
+  ctx.dispose();
+  off.dispose();
+});
+
+for (const [name, sampling] of [
+  ['greedy', { temperature: 0 }],
+  ['seeded sampling with penalties', penalised],
+] as const) {
+  test(`an evicted sequence recomputed continues exactly as if never evicted (${name})`, async () => {
+    const ref = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B, prefixCache: false });
+    const expected = await decode(ref, 0, longPrompt, 40, sampling);
+    ref.dispose();
+
+    for (const viaCache of [false, true]) {
+      const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
+      const got = await decode(ctx, 0, longPrompt, 15, sampling);
+      ctx.evict(0);
+      assert.equal(ctx.length(0), 0);
+      // Everything the sequence held, plus its last sampled token: recompute and go on.
+      const all = [...longPrompt, ...got];
+      const from = viaCache ? ctx.reusePrefix(0, all) : 0;
+      assert.equal(from, viaCache ? 3 * B : 0);
+      got.push(...(await decode(ctx, 0, all.slice(from), 25)));
+      assert.deepEqual(got, expected, viaCache ? 'after reusePrefix' : 'from position 0');
+      ctx.evict(12345); // an unknown sequence: nothing happens
+      ctx.dispose();
+    }
+  });
+}
+
+test('the penalties see a reused prefix as if it had been fed', async () => {
+  const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
+  const strong = { ...penalised, presencePenalty: 3, penaltyWindow: 256 };
+  const cold = await decode(ctx, 0, longPrompt, 20, strong);
+  ctx.free(0);
+  assert.equal(ctx.reusePrefix(1, longPrompt), 2 * B);
+  assert.deepEqual(await decode(ctx, 1, longPrompt.slice(2 * B), 20, strong), cold);
+  ctx.dispose();
+});
+
+test('truncation rewinds the sampler history with the KV cache', async () => {
+  const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
+  const greedyPenalised = { temperature: 0, presencePenalty: 3, penaltyWindow: 256 };
+  const expected = await decode(ctx, 0, longPrompt, 12, greedyPenalised);
+  // Roll back to after the 4th generated token and replay the 5th: the 6th must come again.
+  ctx.truncate(0, longPrompt.length + 4);
+  assert.deepEqual(await decode(ctx, 0, [expected[4]], 7), expected.slice(5));
+  ctx.dispose();
+});
+
+test('KV-changing calls are refused while a step is in flight, and the step completes', async () => {
+  const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
+  const expected = await decode(ctx, 0, longPrompt, 1, { temperature: 0 });
+  await ctx.step([{ seq: 1, tokens: promptA, pos: 0 }]);
+  ctx.free(0);
+  const running = ctx.step([{ seq: 0, tokens: longPrompt, pos: 0, sample: true, sampling: { temperature: 0 } }]);
+  const busy = /a step is running on this context/;
+  assert.throws(() => ctx.free(1), busy);
+  assert.throws(() => ctx.fork(1, 2), busy);
+  assert.throws(() => ctx.truncate(1, 2), busy);
+  assert.throws(() => ctx.evict(1), busy);
+  assert.throws(() => ctx.reusePrefix(3, longPrompt), busy);
+  await assert.rejects(ctx.step([{ seq: 1, tokens: [5], pos: promptA.length }]), /a step is already running/);
+  assert.ok(ctx.length(0) === 0 || ctx.length(0) === longPrompt.length, 'length can be read meanwhile');
+  assert.ok(ctx.stats().kvBlocksFree >= 0, 'stats can be read meanwhile');
+  const [r] = await running;
+  assert.equal(r.token, expected[0]);
+  assert.equal(ctx.length(0), longPrompt.length);
+  assert.equal(ctx.length(1), promptA.length, 'the refused calls changed nothing');
+  ctx.fork(1, 2); // allowed again once the step settled
+  ctx.free(2);
+  // A step that fails releases the claim too.
+  await assert.rejects(ctx.step([{ seq: 0, tokens: [1], pos: 0 }]), /continues at position 0/);
+  ctx.free(0);
+  ctx.dispose();
+});
+
+test('reusePrefix and evict refuse bad arguments with clear errors', async () => {
+  const ctx = createContext(model, { threads: 1, kvTokens: 256, kvBlockSize: B });
+  await ctx.step([{ seq: 0, tokens: longPrompt, pos: 0 }]);
+  assert.throws(() => ctx.reusePrefix(0, longPrompt), /holds 45 tokens; a prefix can only be reused by an empty sequence/);
+  assert.throws(() => ctx.reusePrefix(1, 'abc' as unknown as number[]), /tokens must be an array or Int32Array/);
+  assert.throws(() => ctx.reusePrefix(1, [1, 'x'] as unknown as number[]), /tokens must be numbers/);
+  assert.throws(() => ctx.reusePrefix(-1, longPrompt), /sequence ids must be >= 0/);
+  assert.throws(() => (ctx.reusePrefix as (s?: unknown) => number)(), /expected a sequence id/);
+  assert.throws(() => (ctx.evict as (s?: unknown) => void)('x'), /expected a sequence id/);
+  assert.equal(ctx.reusePrefix(1, [V, V + 1, -5, ...longPrompt]), 0, 'ids outside the vocabulary simply miss');
+  assert.equal(ctx.reusePrefix(2, Int32Array.from(longPrompt)), 2 * B, 'an Int32Array works too');
+  ctx.dispose();
+  assert.throws(() => ctx.reusePrefix(3, longPrompt), /disposed/);
+  assert.throws(() => ctx.evict(3), /disposed/);
 });

@@ -25,6 +25,7 @@ const expected = [
   'presence_penalty',
   'frequency_penalty',
   'penalty_window',
+  'history_truncate',
   'set_params_seed_restarts_rng',
   'logit_bias_ban',
   'logit_bias_force',
