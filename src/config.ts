@@ -35,6 +35,13 @@ const configSchema = z.object({
   chatTemplateFile: z.string().min(1).optional(),
   pooling: z.enum(['mean', 'cls', 'last']).default('mean'),
   maxQueue: z.number().int().min(1).default(256),
+  kvTokens: z.number().int().min(16).optional(),
+  kvMemoryBytes: z.number().int().min(1 << 16).optional(),
+  stepTokens: z.number().int().min(1).max(65536).default(256),
+  maxSequences: z.number().int().min(1).max(4096).default(64),
+  prefixCache: z.boolean().default(true),
+  requestTimeoutSeconds: z.number().min(0).default(0),
+  keyPriorities: z.record(z.string().min(1), z.number().int()).default({}),
   bodyLimitBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
   drainTimeoutSeconds: z.number().min(0).default(30),
   hfEndpoint: z.string().url().default('https://huggingface.co'),
@@ -43,7 +50,7 @@ const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 type Key = keyof Config;
 
-type Kind = 'string' | 'number' | 'list' | 'models';
+type Kind = 'string' | 'number' | 'boolean' | 'bytes' | 'list' | 'models' | 'priorities';
 interface Setting {
   key: Key;
   flag: string;
@@ -71,6 +78,13 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'chatTemplateFile', flag: 'chat-template-file', env: 'OMNI_CHAT_TEMPLATE_FILE', kind: 'string', help: 'a Jinja chat template used instead of the model\'s', default: 'the model\'s own, else ChatML' },
   { key: 'pooling', flag: 'pooling', env: 'OMNI_POOLING', kind: 'string', help: 'embedding pooling: mean, cls or last', default: 'mean' },
   { key: 'maxQueue', flag: 'max-queue', env: 'OMNI_MAX_QUEUE', kind: 'number', help: 'requests waiting beyond this get 429', default: '256' },
+  { key: 'kvTokens', flag: 'kv-tokens', env: 'OMNI_KV_TOKENS', kind: 'number', help: 'KV cache capacity in tokens, shared by all sequences of a model', default: 'twice --ctx-size' },
+  { key: 'kvMemoryBytes', flag: 'kv-memory', env: 'OMNI_KV_MEMORY', kind: 'bytes', help: 'KV cache capacity as memory per model (`512MiB`, `2GB`); wins over --kv-tokens', default: 'from --kv-tokens' },
+  { key: 'stepTokens', flag: 'step-tokens', env: 'OMNI_STEP_TOKENS', kind: 'number', help: 'most tokens per engine step: prompts are fed in chunks so running streams keep flowing', default: '256' },
+  { key: 'maxSequences', flag: 'max-seqs', env: 'OMNI_MAX_SEQS', kind: 'number', help: 'most sequences generating at once per model (continuous batching)', default: '64' },
+  { key: 'prefixCache', flag: 'prefix-cache', env: 'OMNI_PREFIX_CACHE', kind: 'boolean', help: 'reuse the KV cache of shared prompt prefixes (`true` or `false`)', default: 'true' },
+  { key: 'requestTimeoutSeconds', flag: 'request-timeout', env: 'OMNI_REQUEST_TIMEOUT', kind: 'number', help: 'fail a generation not finished after this many seconds (0: never); a request\'s `timeout` field may ask for less', default: '0' },
+  { key: 'keyPriorities', flag: 'key-priority', env: 'OMNI_KEY_PRIORITIES', kind: 'priorities', help: '`KEY=N`: default priority of an API key\'s requests (lower runs sooner); repeatable', default: 'all 0' },
   { key: 'bodyLimitBytes', flag: 'body-limit', env: 'OMNI_BODY_LIMIT', kind: 'number', help: 'largest request body in bytes (413 beyond)', default: '8388608' },
   { key: 'drainTimeoutSeconds', flag: 'drain-timeout', env: 'OMNI_DRAIN_TIMEOUT', kind: 'number', help: 'on SIGTERM, seconds to let running generations finish', default: '30' },
   { key: 'hfEndpoint', flag: 'hf-endpoint', env: 'OMNI_HF_ENDPOINT', kind: 'string', help: 'Hugging Face hub address for `hf:` models', default: 'https://huggingface.co' },
@@ -96,8 +110,18 @@ function convert(setting: Setting, raw: string | string[]): unknown {
       }
       return n;
     }
+    case 'boolean': {
+      const text = values[values.length - 1].trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(text)) return true;
+      if (['false', '0', 'no', 'off'].includes(text)) return false;
+      throw new ConfigError(`--${setting.flag} (${setting.env}) must be true or false, got '${values[values.length - 1]}'`);
+    }
+    case 'bytes':
+      return parseBytes(setting, values[values.length - 1]);
     case 'list':
-      return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+      return splitList(values);
+    case 'priorities':
+      return Object.fromEntries(splitList(values).map((v) => parsePriority(setting, v)));
     case 'models':
       return values
         .flatMap((v) => (Array.isArray(raw) ? [v] : v.split(',')))
@@ -105,6 +129,27 @@ function convert(setting: Setting, raw: string | string[]): unknown {
         .filter(Boolean)
         .map(parseModelFlag);
   }
+}
+
+function splitList(values: string[]): string[] {
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+/** `512MiB`, `2GB`, `1048576` → bytes. */
+function parseBytes(setting: Setting, text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ConfigError(`--${setting.flag} (${setting.env}) must be a size like 512MiB or 2GB, got '${text}'`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+function parsePriority(setting: Setting, text: string): [string, number] {
+  const at = text.lastIndexOf('=');
+  const priority = Number(text.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(priority)) throw new ConfigError(`--${setting.flag} (${setting.env}) takes KEY=N with a whole number N, got '${text}'`);
+  return [text.slice(0, at), priority];
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -145,7 +190,7 @@ function describeIssues(error: z.ZodError): string {
  */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const options: Record<string, { type: 'string'; multiple?: boolean }> = { config: { type: 'string' } };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string', multiple: s.kind === 'list' || s.kind === 'models' };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string', multiple: s.kind === 'list' || s.kind === 'models' || s.kind === 'priorities' };
   options['context-size'] = { type: 'string' }; // an alias llama.cpp users type
   let flags: Record<string, string | string[] | undefined>;
   try {

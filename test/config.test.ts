@@ -402,3 +402,40 @@ describe('settingsTable', () => {
     }
   });
 });
+
+describe('scheduler settings', () => {
+  it('defaults: 256 tokens a step, 64 sequences, prefix cache on, no timeout, KV from the context size', () => {
+    const c = loadConfig([], {});
+    assert.equal(c.stepTokens, 256);
+    assert.equal(c.maxSequences, 64);
+    assert.equal(c.prefixCache, true);
+    assert.equal(c.requestTimeoutSeconds, 0);
+    assert.equal(c.kvTokens, undefined);
+    assert.equal(c.kvMemoryBytes, undefined);
+    assert.deepEqual(c.keyPriorities, {});
+  });
+
+  it('reads sizes, booleans and key priorities from flags, env and files', () => {
+    const c = loadConfig(['--kv-memory', '512MiB', '--prefix-cache', 'off', '--key-priority', 'gold=-5', '--key-priority', 'a=b=3'], {
+      OMNI_MAX_SEQS: '8',
+    });
+    assert.equal(c.kvMemoryBytes, 512 * 1024 * 1024);
+    assert.equal(c.prefixCache, false);
+    assert.deepEqual(c.keyPriorities, { gold: -5, 'a=b': 3 });
+    assert.equal(c.maxSequences, 8);
+    assert.equal(loadConfig(['--kv-memory', '2GB'], {}).kvMemoryBytes, 2e9);
+    assert.equal(loadConfig([], { OMNI_KEY_PRIORITIES: 'x=1,y=2' }).keyPriorities.y, 2);
+    const file = configFile('yaml', 'keyPriorities:\n  gold: -1\nstepTokens: 64\n');
+    const fromFile = loadConfig(['--config', file], {});
+    assert.deepEqual(fromFile.keyPriorities, { gold: -1 });
+    assert.equal(fromFile.stepTokens, 64);
+  });
+
+  it('refuses malformed values with the flag named', () => {
+    assert.match(configError(['--kv-memory', 'lots']).message, /--kv-memory .*512MiB/);
+    assert.match(configError(['--prefix-cache', 'maybe']).message, /--prefix-cache .*true or false/);
+    assert.match(configError(['--key-priority', 'gold']).message, /--key-priority .*KEY=N/);
+    assert.match(configError(['--key-priority', 'gold=high']).message, /--key-priority/);
+    assert.match(configError(['--max-seqs', '0']).message, /--max-seqs/);
+  });
+});

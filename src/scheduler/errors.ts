@@ -36,3 +36,10 @@ export class ShuttingDownError extends Error {
     super('The server is shutting down and accepts no new requests.');
   }
 }
+
+/** The request carried a timeout and did not finish within it (HTTP 408). */
+export class RequestTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`The request did not finish within its timeout of ${timeoutMs / 1000} s.`);
+  }
+}

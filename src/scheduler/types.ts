@@ -22,8 +22,12 @@ export interface GenerationRequest {
   /** Ends when the client is gone or gave up: the sequence is freed within one step. */
   signal: AbortSignal;
   log?: RequestLog;
+  /** Lower runs sooner (as in vLLM); 0 by default. */
   priority?: number;
+  /** Who the tokens are charged to for fairness (an API key, an agent); one shared owner by default. */
   owner?: string;
+  /** Fails the request with RequestTimeoutError if it has not finished by then. */
+  timeoutMs?: number;
 }
 
 export interface TokenLogprobs {
@@ -51,4 +55,7 @@ export interface EmbeddingRequest {
   inputs: number[][];
   signal: AbortSignal;
   log?: RequestLog;
+  priority?: number;
+  owner?: string;
+  timeoutMs?: number;
 }

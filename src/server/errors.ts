@@ -3,7 +3,7 @@
 import type { FastifyError } from 'fastify';
 import { ZodError } from 'zod';
 import { ChatTemplateError } from '../engine/chat-template.js';
-import { CancelledError, ContextLengthError, QueueFullError, ShuttingDownError } from '../scheduler/errors.js';
+import { CancelledError, ContextLengthError, QueueFullError, RequestTimeoutError, ShuttingDownError } from '../scheduler/errors.js';
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -79,6 +79,7 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(429, error.message, null, 'queue_full', 'rate_limit_error', { 'retry-after': String(error.retryAfterSeconds) });
   }
   if (error instanceof ShuttingDownError) return new ApiError(503, error.message, null, 'shutting_down');
+  if (error instanceof RequestTimeoutError) return new ApiError(408, error.message, 'timeout', 'timeout', 'timeout_error');
   if (error instanceof CancelledError) return new ApiError(499, error.message, null, 'cancelled');
   if (error instanceof ChatTemplateError) return new ApiError(400, error.message, 'messages', 'chat_template_error');
   if (error && typeof error === 'object' && 'statusCode' in error) return fromFastify(error as FastifyError);

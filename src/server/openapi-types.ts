@@ -275,7 +275,12 @@ export interface components {
             logit_bias?: {
                 [key: string]: number;
             } | null;
+            /** @description An end-user id; without API keys it is the owner that fair sharing counts tokens for. */
             user?: string | null;
+            /** @description Scheduling priority, lower runs sooner (default 0, or the API key's priority; a request cannot ask for a sooner turn than its key's). */
+            priority?: number | null;
+            /** @description Seconds; the request fails with 408 if it has not finished by then. */
+            timeout?: number | null;
             /** @description Stream the answer as Server-Sent Events. Default false. */
             stream?: boolean | null;
             stream_options?: components["schemas"]["StreamOptions"] | null;
@@ -445,7 +450,11 @@ export interface components {
             encoding_format?: "float" | "base64";
             /** @description Rejected with 400 unless it equals the model's embedding size. */
             dimensions?: number;
-            user?: string;
+            user?: string | null;
+            /** @description Scheduling priority, lower runs sooner (default 0, or the API key's priority; a request cannot ask for a sooner turn than its key's). */
+            priority?: number | null;
+            /** @description Seconds; the request fails with 408 if it has not finished by then. */
+            timeout?: number | null;
         };
         EmbeddingList: {
             /** @constant */
@@ -559,6 +568,16 @@ export interface components {
         };
         /** @description The request body is larger than the server accepts. */
         PayloadTooLarge: {
+            headers: {
+                "x-request-id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The request did not finish within its `timeout` (or the server's --request-timeout). */
+        RequestTimeout: {
             headers: {
                 "x-request-id": components["headers"]["XRequestId"];
                 [name: string]: unknown;
@@ -737,6 +756,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -770,6 +790,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -802,6 +823,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

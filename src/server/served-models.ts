@@ -9,6 +9,7 @@ import { LoadedModel } from '../engine/loaded-model.js';
 import { parseModelRef } from '../engine/model-ref.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import type { SchedulingPolicy } from './openai/scheduling.js';
 
 export interface ServedModel {
   id: string;
@@ -19,6 +20,16 @@ export interface ServedModel {
   contextSize: number;
   /** Unix seconds when it became ready. */
   created: number;
+}
+
+/** The KV cache's capacity in tokens: from --kv-memory when given, else --kv-tokens, else two contexts. */
+export function kvTokens(config: Config, model: LoadedModel, contextSize: number): number {
+  if (config.kvMemoryBytes !== undefined) {
+    const h = model.hparams;
+    const bytesPerToken = h.nLayer * 2 * h.nHeadKv * h.headDim * 2; // keys and values, float16
+    return Math.floor(config.kvMemoryBytes / bytesPerToken);
+  }
+  return config.kvTokens ?? 2 * contextSize;
 }
 
 export function modelId(spec: ModelSpec): string {
@@ -33,10 +44,14 @@ export class ServedModels {
   private readonly owned = new Set<LoadedModel>();
   private loading = 0;
 
+  /** How requests are given an owner, a priority and a timeout. */
+  readonly policy: SchedulingPolicy;
+
   constructor(
     private readonly config: Config,
     private readonly metrics?: Metrics,
   ) {
+    this.policy = { keyPriorities: config.keyPriorities, requestTimeoutSeconds: config.requestTimeoutSeconds };
     if (metrics) metrics.engineStats = () => [...this.ready.values()].map((m) => m.scheduler.stats());
   }
 
@@ -74,7 +89,16 @@ export class ServedModels {
       eosToken: vocab.eosId === undefined ? '' : vocab.tokenText(vocab.eosId),
     });
     const scheduler = new Scheduler({
-      modelId: id, model, contextSize, threads: this.config.threads, maxQueue: this.config.maxQueue, metrics: this.metrics,
+      modelId: id,
+      model,
+      contextSize,
+      threads: this.config.threads,
+      maxQueue: this.config.maxQueue,
+      kvTokens: kvTokens(this.config, model, contextSize),
+      stepTokens: this.config.stepTokens,
+      maxSequences: this.config.maxSequences,
+      prefixCache: this.config.prefixCache,
+      metrics: this.metrics,
     });
     const served: ServedModel = {
       id, model, template, scheduler, contextSize,

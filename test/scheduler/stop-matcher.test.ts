@@ -30,7 +30,7 @@ interface Run {
 }
 
 /**
- * Feeds `chunks` one by one the way run-generation does (stop pushing once stopped; flush at
+ * Feeds `chunks` one by one the way a choice's output does (stop pushing once stopped; flush at
  * the end otherwise), checking after every push that nothing is leaked and that `holding`
  * matches exactly the text held back.
  */

@@ -67,11 +67,11 @@ test('unknown model and unknown route are 404', async () => {
 });
 
 test('a full queue answers 429 with Retry-After', async () => {
-  const busy = await startServer(await testModelSpecs(), ['--max-queue', '1']);
+  const busy = await startServer(await testModelSpecs(), ['--max-queue', '1', '--max-seqs', '1']);
   try {
     const long = { model: 'smollm2', messages, max_tokens: 200, temperature: 0 };
     const running = postJson(`${busy.url}/v1/chat/completions`, long);
-    await waitFor(() => busy.models.get('smollm2')!.scheduler.stats().activeSequences === 1);
+    await waitFor(() => busy.models.get('smollm2')!.scheduler.stats().runningSequences === 1);
     const queued = postJson(`${busy.url}/v1/chat/completions`, { ...long, max_tokens: 2 });
     await waitFor(() => busy.models.get('smollm2')!.scheduler.stats().queueDepth === 1);
     const refused = await postJson(`${busy.url}/v1/chat/completions`, long);

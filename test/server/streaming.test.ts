@@ -91,7 +91,7 @@ test('a client that disconnects mid-stream stops its generation and frees its KV
   assert.equal(engineSteps(server, 'smollm2'), settled);
   assert.ok(settled < 30, `the engine ran ${settled} steps`);
   assert.equal(stats().kvBlocksFree, freeBefore);
-  assert.equal(stats().activeSequences, 0);
+  assert.equal(stats().runningSequences, 0);
 });
 
 test('many concurrent clients are queued, each gets its own answer', async () => {
@@ -132,6 +132,14 @@ test('/metrics exports requests, tokens, latency histograms, queue and KV gauges
   assert.match(text, /omni_time_to_first_token_seconds_bucket\{le="0.1",model="stories"\} \d+/);
   assert.match(text, /omni_inter_token_latency_seconds_count\{model="stories"\} [1-9]/);
   assert.match(text, /omni_queue_depth\{model="stories"\} 0/);
-  assert.match(text, /omni_active_sequences\{model="smollm2"\} 0/);
+  assert.match(text, /omni_running_sequences\{model="smollm2"\} 0/);
+  assert.match(text, /omni_waiting_sequences\{model="smollm2"\} 0/);
   assert.match(text, /omni_kv_blocks_total\{model="stories"\} [1-9]/);
+  assert.match(text, /omni_kv_blocks_free\{model="stories"\} [1-9]/);
+  assert.match(text, /omni_prefix_cache_queries_total\{model="stories"\} [1-9]/);
+  assert.match(text, /omni_prefix_cache_hits_total\{model="stories"\} \d+/);
+  assert.match(text, /omni_preemptions_total\{model="stories"\} 0/);
+  assert.match(text, /omni_step_seconds_count\{model="stories"\} [1-9]/);
+  assert.match(text, /omni_step_tokens_bucket\{le="1",model="stories"\} \d+/);
+  assert.match(text, /omni_step_sequences_sum\{model="stories"\} [1-9]/);
 });

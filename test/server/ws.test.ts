@@ -91,5 +91,5 @@ test('cancel stops one request; closing the socket stops the rest', async () => 
   const settled = engineSteps(server, 'smollm2');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(engineSteps(server, 'smollm2'), settled);
-  assert.equal(server.models.get('smollm2')!.scheduler.stats().activeSequences, 0);
+  assert.equal(server.models.get('smollm2')!.scheduler.stats().runningSequences, 0);
 });

@@ -7,6 +7,7 @@ import { chatLogprobs, chatPrompt, chatRequestSchema, type ChatRequest } from '.
 import type { ResponseMeta } from './chat-response.js';
 import { responseId, unixSeconds } from './ids.js';
 import { generationParams, resolveMaxTokens } from './sampling.js';
+import { schedulingFor } from './scheduling.js';
 
 export interface StartedChat {
   body: ChatRequest;
@@ -15,7 +16,14 @@ export interface StartedChat {
   n: number;
 }
 
-export function startChat(models: ServedModels, rawBody: unknown, signal: AbortSignal, log: RequestLog): StartedChat {
+/** What a route knows about the caller besides the body. */
+export interface Caller {
+  signal: AbortSignal;
+  log: RequestLog;
+  apiKey?: string;
+}
+
+export function startChat(models: ServedModels, rawBody: unknown, caller: Caller): StartedChat {
   const body = chatRequestSchema.parse(rawBody ?? {});
   const served = requireModel(models, body.model);
   const tokenizer = served.model.tokenizer;
@@ -29,8 +37,9 @@ export function startChat(models: ServedModels, rawBody: unknown, signal: AbortS
     sampling: params.sampling,
     logprobs,
     stop: params.stop,
-    signal,
-    log,
+    signal: caller.signal,
+    log: caller.log,
+    ...schedulingFor(body, caller.apiKey, models.policy),
   });
   const meta: ResponseMeta = { id: responseId('chatcmpl'), model: served.id, created: unixSeconds(), tokenizer, logprobs: logprobs !== undefined };
   return { body, events, meta, n: params.n };

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Tokenizer } from '../../engine/tokenizer/index.js';
 import { invalidRequest } from '../errors.js';
+import { schedulingFields } from './scheduling.js';
 import { checkTokenIds, inputItems, optional, tokenIds } from './schema-helpers.js';
 
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -12,7 +13,7 @@ export const embeddingRequestSchema = z
     input: z.union([z.string(), z.array(z.string()).min(1).max(MAX_EMBEDDING_INPUTS), tokenIds.min(1), z.array(tokenIds.min(1)).min(1).max(MAX_EMBEDDING_INPUTS)]),
     encoding_format: optional(z.enum(['float', 'base64'])),
     dimensions: optional(z.number().int().min(1)),
-    user: optional(z.string()),
+    ...schedulingFields,
   })
   .passthrough();
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { SamplingOptions } from '../../engine/native.js';
 import { invalidRequest } from '../errors.js';
+import { schedulingFields } from './scheduling.js';
 import { optional } from './schema-helpers.js';
 
 export const MAX_N = 16;
@@ -21,7 +22,7 @@ export const samplingFields = {
   max_completion_tokens: optional(z.number().int().min(1)),
   n: optional(z.number().int().min(1).max(MAX_N)),
   logit_bias: optional(z.record(z.string(), z.number().min(-100).max(100))),
-  user: optional(z.string()),
+  ...schedulingFields,
   stream: optional(z.boolean()),
   stream_options: optional(z.object({ include_usage: optional(z.boolean()) })),
 };

@@ -4,6 +4,13 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key the request presented, once it was checked (undefined when auth is off). */
+    apiKey?: string;
+  }
+}
+
 const OPEN_ROUTES = new Set(['/health', '/v1/models', '/v1/models/:model']);
 
 function presentedKey(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -24,6 +31,7 @@ function matches(key: string, keys: Buffer[]): boolean {
 export function registerAuth(app: FastifyInstance, apiKeys: string[]): void {
   if (apiKeys.length === 0) return;
   const keys = apiKeys.map((k) => Buffer.from(k));
+  app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request) => {
     if (request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
     const key = presentedKey(request.headers);
@@ -31,5 +39,6 @@ export function registerAuth(app: FastifyInstance, apiKeys: string[]): void {
       throw new ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'.", null, 'missing_api_key', 'invalid_request_error');
     }
     if (!matches(key, keys)) throw new ApiError(401, 'Incorrect API key provided.', null, 'invalid_api_key', 'invalid_request_error');
+    request.apiKey = key;
   });
 }

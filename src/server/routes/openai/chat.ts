@@ -7,7 +7,7 @@ import { abortOnDisconnect, flatMapChunks, sendSse } from '../../sse.js';
 
 export function chatRoutes(app: FastifyInstance, models: ServedModels): void {
   app.post('/v1/chat/completions', async (request, reply) => {
-    const chat = startChat(models, request.body, abortOnDisconnect(reply), request.log);
+    const chat = startChat(models, request.body, { signal: abortOnDisconnect(reply), log: request.log, apiKey: request.apiKey });
     if (chat.body.stream) {
       const chunker = new ChatChunker(chat.meta, chat.body.stream_options?.include_usage ?? false);
       return sendSse(request, reply, flatMapChunks(chat.events, (e) => chunker.chunks(e)));

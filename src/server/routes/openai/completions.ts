@@ -1,11 +1,15 @@
 // POST /v1/completions
 import type { FastifyInstance } from 'fastify';
-import type { GenerationEvent, RequestLog, Usage } from '../../../scheduler/types.js';
+import { Channel } from '../../../scheduler/channel.js';
+import { CancelledError } from '../../../scheduler/errors.js';
+import type { GenerationEvent, Usage } from '../../../scheduler/types.js';
+import type { Caller } from '../../openai/chat-run.js';
 import { completionPrompts, completionRequestSchema } from '../../openai/completion-request.js';
 import { collectCompletion, CompletionChunker, type CompletionMeta } from '../../openai/completion-response.js';
 import { responseId, unixSeconds } from '../../openai/ids.js';
 import { requireModel } from '../../openai/model-lookup.js';
 import { generationParams, resolveMaxTokens, type GenerationParams } from '../../openai/sampling.js';
+import { schedulingFor, type Scheduling } from '../../openai/scheduling.js';
 import { addUsage } from '../../openai/usage.js';
 import type { ServedModel, ServedModels } from '../../served-models.js';
 import { abortOnDisconnect, flatMapChunks, sendSse } from '../../sse.js';
@@ -16,31 +20,52 @@ interface PromptRun {
 }
 
 /**
- * Runs the prompts one after another as one stream of events; choice indexes run over
- * prompts × n. The first prompt is queued at once, so a refusal (queue full) is an HTTP error
- * rather than an event in a stream that already started.
+ * Runs every prompt at once (the scheduler batches them) as one stream of events; choice
+ * indexes run over prompts × n. All prompts are queued before answering, so a refusal (queue
+ * full) is an HTTP error rather than an event in a stream that already started.
  */
 function runPrompts(
   served: ServedModel,
   prompts: PromptRun[],
   params: GenerationParams,
   logprobs: number | undefined,
-  signal: AbortSignal,
-  log: RequestLog,
+  caller: Caller,
+  scheduling: Scheduling,
 ): AsyncIterable<GenerationEvent> {
-  const start = (p: PromptRun) =>
-    served.scheduler.generate({ prompt: p.tokens, n: params.n, maxTokens: p.maxTokens, sampling: params.sampling, logprobs, stop: params.stop, signal, log });
-  const first = start(prompts[0]);
-  return (async function* () {
-    let usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
-    for (let i = 0; i < prompts.length; i++) {
-      for await (const event of i === 0 ? first : start(prompts[i])) {
-        if (event.type === 'done') usage = addUsage(usage, event.usage);
-        else yield { ...event, index: event.index + i * params.n };
-      }
+  const stop = new AbortController();
+  const signal = AbortSignal.any([caller.signal, stop.signal]);
+  const streams: AsyncIterable<GenerationEvent>[] = [];
+  try {
+    for (const p of prompts) {
+      streams.push(served.scheduler.generate({
+        prompt: p.tokens, n: params.n, maxTokens: p.maxTokens, sampling: params.sampling, logprobs, stop: params.stop,
+        signal, log: caller.log, ...scheduling,
+      }));
     }
-    yield { type: 'done', usage };
-  })();
+  } catch (err) {
+    stop.abort(new CancelledError('another prompt of the request was refused'));
+    throw err;
+  }
+  const merged = new Channel<GenerationEvent>();
+  merged.onConsumerGone(() => stop.abort(new CancelledError('the client stopped reading')));
+  let usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+  const pumps = streams.map(async (events, i) => {
+    for await (const event of events) {
+      if (event.type === 'done') usage = addUsage(usage, event.usage);
+      else merged.push({ ...event, index: event.index + i * params.n });
+    }
+  });
+  Promise.all(pumps).then(
+    () => {
+      merged.push({ type: 'done', usage });
+      merged.end();
+    },
+    (err) => {
+      stop.abort(err);
+      merged.fail(err);
+    },
+  );
+  return merged;
 }
 
 export function completionRoutes(app: FastifyInstance, models: ServedModels): void {
@@ -53,7 +78,8 @@ export function completionRoutes(app: FastifyInstance, models: ServedModels): vo
     const runs = prompts.map((p) => ({ tokens: p.tokens, maxTokens: resolveMaxTokens(params.maxTokens, p.tokens.length, served.contextSize) }));
     // Refuse before generating anything if any prompt does not fit.
     for (const r of runs) served.scheduler.checkFits(r.tokens.length, r.maxTokens);
-    const events = runPrompts(served, runs, params, body.logprobs, abortOnDisconnect(reply), request.log);
+    const caller = { signal: abortOnDisconnect(reply), log: request.log, apiKey: request.apiKey };
+    const events = runPrompts(served, runs, params, body.logprobs, caller, schedulingFor(body, request.apiKey, models.policy));
     const meta: CompletionMeta = {
       id: responseId('cmpl'), model: served.id, created: unixSeconds(), tokenizer,
       logprobs: body.logprobs !== undefined,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { poolEmbedding } from '../../../engine/embeddings.js';
 import { embeddingInputs, embeddingRequestSchema, encodeEmbedding } from '../../openai/embedding-request.js';
 import { requireModel } from '../../openai/model-lookup.js';
+import { schedulingFor } from '../../openai/scheduling.js';
 import type { components } from '../../openapi-types.js';
 import type { ServedModels } from '../../served-models.js';
 import { abortOnDisconnect } from '../../sse.js';
@@ -13,7 +14,9 @@ export function embeddingRoutes(app: FastifyInstance, models: ServedModels): voi
     const served = requireModel(models, body.model);
     const width = served.model.hparams.nEmbd;
     const inputs = embeddingInputs(body, served.model.tokenizer, width);
-    const hidden = await served.scheduler.embed({ inputs, signal: abortOnDisconnect(reply), log: request.log });
+    const hidden = await served.scheduler.embed({
+      inputs, signal: abortOnDisconnect(reply), log: request.log, ...schedulingFor(body, request.apiKey, models.policy),
+    });
     const format = body.encoding_format ?? 'float';
     const promptTokens = inputs.reduce((sum, t) => sum + t.length, 0);
     return {

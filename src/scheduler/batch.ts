@@ -1,0 +1,177 @@
+// Plans each engine step: the next token of every running sequence, then chunks of prompts
+// (chunked prefill) under a token budget, so a long prompt never freezes the streams already
+// running. It admits waiting sequences while the budget, the sequence limit and the KV cache
+// allow (reusing cached prefix blocks first), and when the KV cache runs out it preempts the
+// lowest-priority, most recently admitted sequence: its blocks are freed and it is recomputed
+// later. Runs only between steps: it is the one place that changes the engine's KV cache.
+import type { NativeContext, StepEntry } from '../engine/native.js';
+import type { Sequence } from './sequence.js';
+import type { WaitingLine } from './waiting-line.js';
+
+export interface PlannerOptions {
+  /** Most tokens fed to the engine in one step. */
+  tokenBudget: number;
+  /** Most sequences running at once. */
+  maxSequences: number;
+  blockSize: number;
+  prefixCache: boolean;
+}
+
+export interface PlannerEvents {
+  admitted(seq: Sequence, cached: number): void;
+  preempted(seq: Sequence): void;
+}
+
+export interface StepPlan {
+  entries: StepEntry[];
+  /** The sequence of each entry and how many tokens it feeds. */
+  seqs: Sequence[];
+  chunks: number[];
+}
+
+interface Budget {
+  tokens: number;
+  /** KV blocks the planned entries will take. */
+  blocks: number;
+}
+
+export class StepPlanner {
+  /** Admitted sequences, best first after each plan: priority, then admission order. */
+  readonly running: Sequence[] = [];
+  /** Sequences that ended while not running but hold engine state (a sampler kept over preemption). */
+  private readonly released: Sequence[] = [];
+  private admissions = 0;
+
+  constructor(
+    private readonly ctx: NativeContext,
+    private readonly waiting: WaitingLine,
+    private readonly options: PlannerOptions,
+    private readonly events: PlannerEvents,
+  ) {}
+
+  /** A sequence ended outside the running set; its engine state is freed at the next plan. */
+  release(seq: Sequence): void {
+    if (seq.admittedAt >= 0 || seq.samplerReady) this.released.push(seq);
+  }
+
+  /** The next step, or undefined when there is nothing to run. */
+  plan(): StepPlan | undefined {
+    this.reap();
+    const plan: StepPlan = { entries: [], seqs: [], chunks: [] };
+    const budget: Budget = { tokens: this.options.tokenBudget, blocks: 0 };
+    this.running.sort((a, b) => a.job.priority - b.job.priority || a.admittedAt - b.admittedAt);
+    for (let i = 0; i < this.running.length; i++) {
+      if (!this.planSequence(this.running[i], plan, budget)) i--;
+    }
+    while (this.running.length < this.options.maxSequences && budget.tokens > 0) {
+      const seq = this.waiting.peek();
+      if (!seq || !this.admit(seq, budget)) break;
+      for (let i = this.running.length - 1; i < this.running.length; i++) {
+        if (!this.planSequence(this.running[i], plan, budget)) i--;
+      }
+      if (seq.state !== 'running') break; // it did not fit after all: stop admitting this step
+    }
+    return plan.entries.length > 0 ? plan : undefined;
+  }
+
+  /** Frees the engine state of sequences that ended. */
+  private reap(): void {
+    for (let i = this.running.length - 1; i >= 0; i--) {
+      if (this.running[i].state !== 'done') continue;
+      this.ctx.free(this.running[i].id);
+      this.running.splice(i, 1);
+    }
+    for (const seq of this.released.splice(0)) this.ctx.free(seq.id);
+  }
+
+  /**
+   * Adds `seq`'s next chunk to the plan, preempting others (or `seq` itself) when the KV cache
+   * is short. Returns false when `seq` was preempted and so left the running set.
+   */
+  private planSequence(seq: Sequence, plan: StepPlan, budget: Budget): boolean {
+    const forks = seq.job.takeForks(seq);
+    if (forks.length > 0) this.fork(seq, forks);
+    const chunk = Math.min(seq.job.chunkLimit(seq), budget.tokens);
+    if (chunk <= 0) return true;
+    const need = this.blocksNeeded(seq, chunk);
+    while (budget.blocks + need > this.freeBlocks()) {
+      const victim = this.lastUnplanned(plan);
+      this.preempt(victim);
+      if (victim === seq) return false;
+    }
+    const entry = seq.job.entry(seq, chunk);
+    plan.entries.push(entry);
+    plan.seqs.push(seq);
+    plan.chunks.push(chunk);
+    if (entry.sampling) seq.samplerReady = true;
+    seq.sharedTail = false;
+    budget.tokens -= chunk;
+    budget.blocks += need;
+    return true;
+  }
+
+  /** The preemption victim: the worst running sequence that has no entry in this step yet. */
+  private lastUnplanned(plan: StepPlan): Sequence {
+    for (let i = this.running.length - 1; ; i--) {
+      if (!plan.seqs.includes(this.running[i])) return this.running[i];
+    }
+  }
+
+  /** Moves `seq` from the waiting line into the running set if the KV cache can hold its tokens. */
+  private admit(seq: Sequence, budget: Budget): boolean {
+    let cached = 0;
+    if (this.options.prefixCache && seq.job.reusesPrefix) cached = this.ctx.reusePrefix(seq.id, seq.tokens);
+    const room = this.blocks(seq.tokens.length + 1) - this.blocks(cached);
+    const reserve = this.running.length > 0 ? Math.max(1, Math.ceil(this.ctx.stats().kvBlocksTotal / 100)) : 0;
+    if (budget.blocks + room + reserve > this.freeBlocks()) {
+      if (cached > 0) this.ctx.evict(seq.id);
+      return false;
+    }
+    this.waiting.remove(seq);
+    seq.fed = cached;
+    seq.state = 'running';
+    seq.admittedAt = this.admissions++;
+    this.running.push(seq);
+    this.events.admitted(seq, cached);
+    return true;
+  }
+
+  /** The other choices of `lead`'s request share its prompt blocks. */
+  private fork(lead: Sequence, forks: Sequence[]): void {
+    const sharesTail = lead.fed % this.options.blockSize !== 0;
+    for (const seq of forks) {
+      if (lead.fed > 0) this.ctx.fork(lead.id, seq.id);
+      seq.fed = lead.fed;
+      seq.sharedTail = sharesTail;
+      seq.state = 'running';
+      seq.admittedAt = this.admissions++;
+      this.running.push(seq);
+    }
+    lead.sharedTail = sharesTail;
+  }
+
+  private preempt(seq: Sequence): void {
+    this.ctx.evict(seq.id);
+    this.running.splice(this.running.indexOf(seq), 1);
+    seq.fed = 0;
+    seq.sharedTail = false;
+    seq.admittedAt = -1;
+    seq.preempted = true;
+    this.waiting.add(seq);
+    seq.job.evicted(seq);
+    this.events.preempted(seq);
+  }
+
+  private blocks(tokens: number): number {
+    return Math.ceil(tokens / this.options.blockSize);
+  }
+
+  /** New blocks feeding `chunk` tokens takes: fresh blocks, plus a copy of a shared last block. */
+  private blocksNeeded(seq: Sequence, chunk: number): number {
+    return this.blocks(seq.fed + chunk) - this.blocks(seq.fed) + (seq.sharedTail ? 1 : 0);
+  }
+
+  private freeBlocks(): number {
+    return this.ctx.stats().kvBlocksFree;
+  }
+}
