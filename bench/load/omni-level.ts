@@ -1,0 +1,108 @@
+// One concurrency level against the Omni server: `c` clients (the official openai SDK, streamed
+// completions) each send `rounds` requests back to back. Per request: time to first content chunk
+// and the gaps between content chunks; per level: completion tokens (from the usage chunk) over
+// the level's wall time.
+import OpenAI from 'openai';
+
+export interface RequestSpec {
+  model: string;
+  prompt: string;
+  maxTokens: number;
+  /** token id → bias; -100 on the end-of-generation ids, so every request makes maxTokens tokens. */
+  logitBias: Record<string, number>;
+}
+
+interface RequestResult {
+  ttftMs: number;
+  /** Gaps between successive content chunks (a chunk may carry more than one token). */
+  gapsMs: number[];
+  chunks: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface LevelResult {
+  c: number;
+  requests: number;
+  ok: number;
+  /** Failure text → count (e.g. '429 ...'), for requests that did not finish. */
+  errors: Map<string, number>;
+  /** Finished requests that made fewer tokens than asked (the EOG ban did not hold). */
+  short: number;
+  wallMs: number;
+  completionTokens: number;
+  promptTokens: number;
+  chunks: number;
+  tps: number;
+  ttftMs: number[];
+  itlMs: number[];
+}
+
+export function omniClient(baseUrl: string): OpenAI {
+  // No retries: a 429 or 5xx must show in the results, not be hidden by the SDK.
+  return new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'none', maxRetries: 0, timeout: 30 * 60_000 });
+}
+
+async function streamOne(client: OpenAI, spec: RequestSpec): Promise<RequestResult> {
+  const t0 = performance.now();
+  const stream = await client.completions.create({
+    model: spec.model,
+    prompt: spec.prompt,
+    max_tokens: spec.maxTokens,
+    temperature: 0,
+    logit_bias: spec.logitBias,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const result: RequestResult = { ttftMs: NaN, gapsMs: [], chunks: 0, promptTokens: 0, completionTokens: 0 };
+  let last = 0;
+  for await (const chunk of stream) {
+    if (chunk.usage) {
+      result.promptTokens = chunk.usage.prompt_tokens;
+      result.completionTokens = chunk.usage.completion_tokens;
+    }
+    // Content chunks only: not the finish chunk, not the usage chunk.
+    const choice = chunk.choices[0];
+    if (!choice || choice.finish_reason !== null || choice.text === '') continue;
+    const now = performance.now();
+    if (result.chunks === 0) result.ttftMs = now - t0;
+    else result.gapsMs.push(now - last);
+    last = now;
+    result.chunks++;
+  }
+  return result;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof OpenAI.APIError) return `${err.status ?? 'no status'} ${err.message}`.slice(0, 160);
+  return (err instanceof Error ? err.message : String(err)).slice(0, 160);
+}
+
+/** Runs the level: c clients × rounds requests; failures are counted, not thrown. */
+export async function runOmniLevel(client: OpenAI, spec: RequestSpec, c: number, rounds: number): Promise<LevelResult> {
+  const level: LevelResult = {
+    c, requests: c * rounds, ok: 0, errors: new Map(), short: 0, wallMs: 0,
+    completionTokens: 0, promptTokens: 0, chunks: 0, tps: 0, ttftMs: [], itlMs: [],
+  };
+  const record = (r: RequestResult) => {
+    level.ok++;
+    if (r.completionTokens < spec.maxTokens) level.short++;
+    level.completionTokens += r.completionTokens;
+    level.promptTokens += r.promptTokens;
+    level.chunks += r.chunks;
+    if (Number.isFinite(r.ttftMs)) level.ttftMs.push(r.ttftMs);
+    level.itlMs.push(...r.gapsMs);
+  };
+  const fail = (err: unknown) => {
+    const key = describeError(err);
+    level.errors.set(key, (level.errors.get(key) ?? 0) + 1);
+  };
+  const clientLoop = async () => {
+    for (let r = 0; r < rounds; r++) await streamOne(client, spec).then(record, fail);
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: c }, clientLoop));
+  level.wallMs = performance.now() - t0;
+  level.tps = level.completionTokens / (level.wallMs / 1000);
+  return level;
+}
