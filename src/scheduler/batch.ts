@@ -41,13 +41,20 @@ export class StepPlanner {
   /** Sequences that ended while not running but hold engine state (a sampler kept over preemption). */
   private readonly released: Sequence[] = [];
   private admissions = 0;
+  /** The engine's free block count, read once and again only after something changed it. */
+  private knownFree: number | undefined;
+
+  /** Kept free when admitting while others run, so running sequences can grow a little. */
+  private readonly reserveBlocks: number;
 
   constructor(
     private readonly ctx: NativeContext,
     private readonly waiting: WaitingLine,
     private readonly options: PlannerOptions,
     private readonly events: PlannerEvents,
-  ) {}
+  ) {
+    this.reserveBlocks = Math.max(1, Math.ceil(ctx.stats().kvBlocksTotal / 100));
+  }
 
   /** A sequence ended outside the running set; its engine state is freed at the next plan. */
   release(seq: Sequence): void {
@@ -56,6 +63,7 @@ export class StepPlanner {
 
   /** The next step, or undefined when there is nothing to run. */
   plan(): StepPlan | undefined {
+    this.kvChanged(); // the last step used blocks
     this.reap();
     const plan: StepPlan = { entries: [], seqs: [], chunks: [] };
     const budget: Budget = { tokens: this.options.tokenBudget, blocks: 0 };
@@ -80,8 +88,12 @@ export class StepPlanner {
       if (this.running[i].state !== 'done') continue;
       this.ctx.free(this.running[i].id);
       this.running.splice(i, 1);
+      this.kvChanged();
     }
-    for (const seq of this.released.splice(0)) this.ctx.free(seq.id);
+    for (const seq of this.released.splice(0)) {
+      this.ctx.free(seq.id);
+      this.kvChanged();
+    }
   }
 
   /**
@@ -121,10 +133,14 @@ export class StepPlanner {
   private admit(seq: Sequence, budget: Budget): boolean {
     let cached = 0;
     if (this.options.prefixCache && seq.job.reusesPrefix) cached = this.ctx.reusePrefix(seq.id, seq.tokens);
+    if (cached > 0) this.kvChanged();
     const room = this.blocks(seq.tokens.length + 1) - this.blocks(cached);
-    const reserve = this.running.length > 0 ? Math.max(1, Math.ceil(this.ctx.stats().kvBlocksTotal / 100)) : 0;
+    const reserve = this.running.length > 0 ? this.reserveBlocks : 0;
     if (budget.blocks + room + reserve > this.freeBlocks()) {
-      if (cached > 0) this.ctx.evict(seq.id);
+      if (cached > 0) {
+        this.ctx.evict(seq.id);
+        this.kvChanged();
+      }
       return false;
     }
     this.waiting.remove(seq);
@@ -152,6 +168,7 @@ export class StepPlanner {
 
   private preempt(seq: Sequence): void {
     this.ctx.evict(seq.id);
+    this.kvChanged();
     this.running.splice(this.running.indexOf(seq), 1);
     seq.fed = 0;
     seq.sharedTail = false;
@@ -172,6 +189,12 @@ export class StepPlanner {
   }
 
   private freeBlocks(): number {
-    return this.ctx.stats().kvBlocksFree;
+    this.knownFree ??= this.ctx.stats().kvBlocksFree;
+    return this.knownFree;
+  }
+
+  /** Something changed the engine's KV cache between steps. */
+  private kvChanged(): void {
+    this.knownFree = undefined;
   }
 }
