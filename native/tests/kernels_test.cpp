@@ -529,7 +529,7 @@ void test_quantize_act(ActFormat f, const KernelTable& kt) {
           const act_q8_32& ab = ((const act_q8_32*)a.data())[b];
           int s = 0;
           for (int j = 0; j < 32; j++) s += ab.qs[j];
-          if (ab.s != ab.d * (float)s) g.fail("block %lld: s", (long long)b);
+          if (ab.sum != s || ab.s != ab.d * (float)s) g.fail("block %lld: sum or s", (long long)b);
         } else if (f == ACT_Q8_256) {
           const act_q8_256& ab = ((const act_q8_256*)a.data())[b];
           for (int j = 0; j < 16; j++) {
@@ -624,6 +624,65 @@ void test_tile(uint32_t type, const std::vector<const KernelTable*>& levels) {
       }
     }
     (void)worst;
+  }
+}
+
+// ---- batch invariance -----------------------------------------------------------------------
+// Continuous batching must not change any sequence's output: each output element of a tile
+// must be bit-identical whether its activation row is computed alone (nc = 1, the decode
+// path), with a few others (small batches) or inside a prefill tile, and whichever rows and
+// columns share its call. Reference: every column alone with nc = 1 over all rows.
+
+void test_tile_invariance(uint32_t type, const KernelTable& kt) {
+  Group g(std::string("tile batch-invariant ") + tname(type) + " " + kt.isa);
+  const MatmulKernel& mk = kt.matmul[type];
+  if (!mk.tile) { g.fail("no kernel"); return; }
+  std::mt19937 rng(600 + type);
+  const int64_t be = type_traits(type).block_elems;
+  constexpr int kCols = 20;
+  // (k, nr): short and odd block counts (not a multiple of 8), and a row longer than any
+  // segment a kernel cuts k into; nr not a multiple of 16.
+  std::vector<std::pair<int64_t, int>> shapes;
+  if (be == 256) shapes = {{256, 35}, {2304, 23}, {3840, 9}, {33792, 17}};
+  else if (be == 32) shapes = {{32, 35}, {576, 23}, {1568, 40}, {33792, 17}};
+  else shapes = {{13, 35}, {576, 23}, {33792, 17}};
+  for (const auto& [k, nr] : shapes) {
+    const size_t ws = row_bytes(type, k) + 8, xs = act_row_bytes(mk.act, k) + 12;
+    std::vector<uint8_t> w(ws * (size_t)nr), x(xs * kCols);
+    for (int i = 0; i < nr; i++) {
+      const std::vector<float> src = make_data(rng, k, i == 5 ? 3 : 0);
+      quantize_row(type, src.data(), w.data() + ws * (size_t)i, k);
+    }
+    for (int j = 0; j < kCols; j++) {
+      const std::vector<float> src = make_data(rng, k, j == 3 ? 3 : 0);
+      kt.quantize_act[mk.act](src.data(), x.data() + xs * (size_t)j, k);
+    }
+    // ref[j * nr + i]: column j alone, all rows in one call.
+    std::vector<float> ref((size_t)kCols * nr);
+    for (int j = 0; j < kCols; j++) mk.tile(k, w.data(), ws, nr, x.data() + xs * j, xs, 1, ref.data() + (size_t)j * nr, 1);
+    auto check = [&](int i0, int m, int j0, int n, const char* what) {
+      const size_t ldo = (size_t)n + 1;
+      std::vector<float> out(ldo * (size_t)m, NAN);
+      mk.tile(k, w.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n, out.data(), ldo);
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+          const float a = out[(size_t)i * ldo + j], b = ref[(size_t)(j0 + j) * nr + i0 + i];
+          if (memcmp(&a, &b, 4) != 0) {
+            g.fail("k=%lld %s rows %d+%d cols %d+%d: [%d,%d] %.9g vs alone %.9g", (long long)k, what, i0, m, j0, n,
+                   i0 + i, j0 + j, a, b);
+            return;
+          }
+        }
+    };
+    for (int n = 1; n <= kCols; n++) check(0, nr, 0, n, "nc");
+    for (int n = 1; n <= kCols; n++) check(0, nr, kCols - n, n, "nc");
+    // Rows and columns grouped differently: offsets, single rows, odd counts.
+    const int ms[] = {1, 2, 5, 16, 17};
+    for (int t = 0; t < 24; t++) {
+      const int m = std::min(nr, ms[t % 5]), i0 = (t * 7) % (nr - m + 1);
+      const int n = 1 + (t * 5) % kCols, j0 = (t * 3) % (kCols - n + 1);
+      check(i0, m, j0, n, "group");
+    }
   }
 }
 
@@ -755,6 +814,8 @@ int main() {
     test_helpers(*kt);
   }
   for (uint32_t t : kTypes) test_tile(t, levels);
+  for (const KernelTable* kt : levels)
+    for (uint32_t t : kTypes) test_tile_invariance(t, *kt);
 
   printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;

@@ -19,7 +19,8 @@ enum ActFormat : int {
 };
 
 // Activation block layouts (internal to us, not a file format).
-struct act_q8_32 { float d; float s; int8_t qs[32]; };               // x ~= d*qs, s = d*sum(qs)
+// x ~= d*qs; sum = sum(qs) (exact, for the integer offset corrections), s = d*sum
+struct act_q8_32 { float d; float s; int32_t sum; int8_t qs[32]; };
 struct act_q8_256 { float d; int8_t qs[256]; int16_t bsums[16]; };   // bsums[j] = sum(qs[16j..16j+15])
 
 // Bytes one activation row of k values takes in a format.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "kernels.h"
 
@@ -35,6 +36,7 @@ void quantize_act_q8_32_scalar(const float* x, void* dst, int64_t k) {
       sum += y[b].qs[j];
     }
     y[b].d = d;
+    y[b].sum = sum;
     y[b].s = d * (float)sum;
   }
 }
@@ -287,6 +289,17 @@ void tile_blocked(int64_t k, const void* w, size_t ws, int nr, const void* x, si
                                   out + i * ldo + j, ldo);
     }
   }
+}
+
+// Scratch memory for one kernel call: at least `bytes`, 64-byte aligned, private to the
+// calling thread (tiles run on many threads at once) and kept for its next call. `slot`
+// picks one of a few independent buffers, for kernels that need more than one.
+inline void* thread_scratch(int slot, size_t bytes) {
+  struct alignas(64) Line { char b[64]; };
+  thread_local std::vector<Line> bufs[4];
+  std::vector<Line>& v = bufs[slot];
+  if (v.size() * 64 < bytes) v.resize((bytes + 63) / 64);
+  return v.data();
 }
 
 // ---- float helpers -----------------------------------------------------------------------
