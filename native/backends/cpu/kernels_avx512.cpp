@@ -44,9 +44,9 @@ const KernelTable& kernels_avx512() {
     t.matmul[TYPE_Q4_1].tile = Q32Rows16<W_q4_1>::tile;
     t.matmul[TYPE_Q5_0].tile = Q32Rows16<W_q5_0>::tile;
     t.matmul[TYPE_Q5_1].tile = Q32Rows16<W_q5_1>::tile;
-    t.matmul[TYPE_Q4_K].tile = KRows16<4>::tile<Q4KKernel<false>>;
-    t.matmul[TYPE_Q5_K].tile = KRows16<5>::tile<Q4KKernel<true>>;
-    t.matmul[TYPE_Q6_K].tile = KRows16<6>::tile<Q6KKernel>;
+    t.matmul[TYPE_Q4_K].tile = KRows16<4>::tile;
+    t.matmul[TYPE_Q5_K].tile = KRows16<5>::tile;
+    t.matmul[TYPE_Q6_K].tile = KRows16<6>::tile;
     t.matmul[TYPE_F32].tile = tile_blocked<FloatKernel<W_f32>>;
     t.matmul[TYPE_F16].tile = tile_blocked<FloatKernel<W_f16>>;
     t.matmul[TYPE_BF16].tile = tile_blocked<FloatKernel<W_bf16>>;

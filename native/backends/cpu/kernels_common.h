@@ -14,6 +14,10 @@
 
 #include "kernels.h"
 
+// For the small per-block pieces of the hot loops: GCC otherwise keeps some of them out of
+// line, which costs their constants and results a trip through memory on every call.
+#define OMNI_ALWAYS_INLINE inline __attribute__((always_inline))
+
 namespace omni::cpu {
 namespace {
 
