@@ -41,7 +41,7 @@ test('native kernel tests pass for every type and ISA level', () => {
   const expected = ['traits', 'fp16 exhaustive', 'fp16 rounding', 'bf16 exhaustive', 'bf16 rounding', 'select_kernels'];
   for (const t of types) expected.push(`golden ${t}`, `roundtrip ${t}`);
   for (const isa of levels) {
-    for (const t of types) expected.push(`dequantize ${t} ${isa}`, `tile ${t} ${isa}`);
+    for (const t of types) expected.push(`dequantize ${t} ${isa}`, `tile ${t} ${isa}`, `tile batch-invariant ${t} ${isa}`);
     for (const f of ['f32', 'q8_32', 'q8_256']) expected.push(`quantize_act ${f} ${isa}`);
     expected.push(`helpers ${isa}`);
   }

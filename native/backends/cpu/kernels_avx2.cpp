@@ -52,11 +52,11 @@ const KernelTable& kernels_avx2() {
     KernelTable t = scalar_table("avx2");
     t.quantize_act[ACT_Q8_32] = quantize_act_q8_32_avx2;
     t.quantize_act[ACT_Q8_256] = quantize_act_q8_256_avx2;
-    t.matmul[TYPE_Q8_0].tile = tile_blocked<Q32Kernel<W_q8_0>>;
-    t.matmul[TYPE_Q4_0].tile = tile_blocked<Q32Kernel<W_q4_0>>;
-    t.matmul[TYPE_Q4_1].tile = tile_blocked<Q32Kernel<W_q4_1>>;
-    t.matmul[TYPE_Q5_0].tile = tile_blocked<Q32Kernel<W_q5_0>>;
-    t.matmul[TYPE_Q5_1].tile = tile_blocked<Q32Kernel<W_q5_1>>;
+    t.matmul[TYPE_Q8_0].tile = Q32Stream<W_q8_0>::tile;
+    t.matmul[TYPE_Q4_0].tile = Q32Stream<W_q4_0>::tile;
+    t.matmul[TYPE_Q4_1].tile = Q32Stream<W_q4_1>::tile;
+    t.matmul[TYPE_Q5_0].tile = Q32Stream<W_q5_0>::tile;
+    t.matmul[TYPE_Q5_1].tile = Q32Stream<W_q5_1>::tile;
     t.matmul[TYPE_Q4_K].tile = tile_blocked<Q4KKernel<false>>;
     t.matmul[TYPE_Q5_K].tile = tile_blocked<Q4KKernel<true>>;
     t.matmul[TYPE_Q6_K].tile = tile_blocked<Q6KKernel>;
