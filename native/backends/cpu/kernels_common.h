@@ -231,6 +231,9 @@ float row_dot_q6_k(int64_t k, const void* w, const void* x) {
 
 using RowDotFn = float (*)(int64_t k, const void* w, const void* x);
 
+// The scalar level's tiles: every element is one row_dot call, so it is computed the same way
+// however many rows and columns share the tile (batch invariance; see kernels_avx512_q32.inc).
+
 template <RowDotFn Dot>
 void tile_rowwise(int64_t k, const void* w, size_t w_stride, int nr, const void* x, size_t x_stride, int nc,
                   float* out, size_t ldo) {
