@@ -1,5 +1,6 @@
 // Micro-benchmark of the CPU kernels: matrix-vector products over a weight matrix much
-// bigger than the caches (GB/s of weights streamed, the decode bound), prefill-like tiles
+// bigger than the caches (GB/s of weights streamed, the decode bound), the same with a few
+// activation rows (decode batches of continuous batching), prefill-like tiles
 // (GFLOP/s counted as 2*rows*k*nc), and the reference quantizers (M values/s).
 //
 //   kernels_bench [--mb N] [--types q8_0,q4_K,...] [--isa avx512,...] [--quick] [--json]
@@ -180,6 +181,43 @@ int main(int argc, char** argv) {
       snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"isa\":\"%s\",\"gbs_1t\":%.2f,\"gbs_2t\":%.2f}", tn.c_str(),
                isa.c_str(), gbs[0], gbs[1]);
       add_json(buf);
+    }
+  }
+
+  json += "],\"batch\":[";
+  first_json = true;
+  printf("\ndecode batches: the same matrices times nc activation rows (continuous batching), GB/s of weights\n");
+  printf("%-6s %-7s %5s %8s %8s\n", "type", "isa", "nc", "1 thr", "2 thr");
+  for (const std::string& tn : o.types) {
+    const uint32_t type = type_by_name(tn);
+    const size_t rb = row_bytes(type, k);
+    const int64_t rows = std::max<int64_t>(64, (int64_t)(o.mb * 1e6 / (double)rb) / 64 * 64);
+    const std::vector<uint8_t> w = random_weights(type, rows, k);
+    for (const std::string& isa : o.isas) {
+      const KernelTable* kt = kernels_by_name(isa.c_str());
+      if (!kt || isa == "scalar") continue;
+      const MatmulKernel mk = kt->matmul[type];
+      const size_t ab = act_row_bytes(mk.act, k);
+      for (int nc : {2, 4, 8}) {
+        const std::vector<uint8_t> x = random_acts(*kt, mk.act, k, nc);
+        std::vector<float> out((size_t)rows * (size_t)nc);
+        double gbs[2];
+        for (int nt = 1; nt <= 2; nt++) {
+          const double t = best_time(reps, [&] {
+            return run_threads(nt, [&](int th) {
+              const int64_t r0 = rows * th / nt, r1 = rows * (th + 1) / nt;
+              mk.tile(k, w.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
+                      out.data() + (size_t)r0 * (size_t)nc, (size_t)nc);
+            });
+          });
+          gbs[nt - 1] = (double)w.size() / t / 1e9;
+        }
+        printf("%-6s %-7s %5d %8.1f %8.1f\n", tn.c_str(), isa.c_str(), nc, gbs[0], gbs[1]);
+        char buf[200];
+        snprintf(buf, sizeof buf, "{\"type\":\"%s\",\"isa\":\"%s\",\"nc\":%d,\"gbs_1t\":%.2f,\"gbs_2t\":%.2f}",
+                 tn.c_str(), isa.c_str(), nc, gbs[0], gbs[1]);
+        add_json(buf);
+      }
     }
   }
 
