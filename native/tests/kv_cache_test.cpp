@@ -3,48 +3,19 @@
 // here reserves room, writes each token's id into its key slot (one layer, rows of one value)
 // so that block contents can be checked, and commits.
 // Prints `ok <name>` / `FAIL <name>: ...` per check, then `N passed, M failed`.
-#include <cstdarg>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "kv_cache.h"
 
 using omni::KvCache;
 
 namespace {
 
-int g_passed = 0;
-int g_failed = 0;
-
-struct Check {
-  std::string name;
-  std::string error;
-  explicit Check(std::string n) : name(std::move(n)) {}
-  void fail(const char* fmt, ...) {
-    if (!error.empty()) return;  // keep the first failure
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    error = buf;
-  }
-  void expect_eq(long got, long want, const char* what) {
-    if (got != want) fail("%s: got %ld, want %ld", what, got, want);
-  }
-  ~Check() {
-    if (error.empty()) {
-      std::printf("ok %s\n", name.c_str());
-      ++g_passed;
-    } else {
-      std::printf("FAIL %s: %s\n", name.c_str(), error.c_str());
-      ++g_failed;
-    }
-    std::fflush(stdout);
-  }
-};
+using check::Check;
 
 constexpr int32_t kBlock = 4;
 
@@ -266,6 +237,5 @@ int main() {
     c.expect_eq(kv.cached_blocks(), 0, "nothing is cached");
     c.expect_eq(kv.free_blocks(), 8, "everything is free");
   }
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return check::finish();
 }

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <limits>
 #include <numeric>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "sampler.h"
 
 using omni::SampleResult;
@@ -26,36 +26,7 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr int32_t kBigVocab = 151936;  // Qwen2's vocabulary size
 
-int g_passed = 0;
-int g_failed = 0;
-
-struct Check {
-  std::string name;
-  std::string error;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  explicit Check(std::string n) : name(std::move(n)) {}
-  void fail(const char* fmt, ...) {
-    if (!error.empty()) return;  // keep the first failure
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    error = buf;
-  }
-  ~Check() {
-    const auto elapsed = std::chrono::steady_clock::now() - start;
-    const double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-    if (error.empty()) {
-      std::printf("ok %s (%.0f ms)\n", name.c_str(), ms);
-      ++g_passed;
-    } else {
-      std::printf("FAIL %s: %s\n", name.c_str(), error.c_str());
-      ++g_failed;
-    }
-    std::fflush(stdout);
-  }
-};
+using check::Check;
 
 // ---- the reference chain ------------------------------------------------------------------
 
@@ -901,6 +872,5 @@ int main() {
     // Reported only: speed is shown by benchmarks, never asserted in tests.
   }
 
-  std::printf("%d passed, %d failed\n", g_passed, g_failed);
-  return g_failed == 0 ? 0 : 1;
+  return check::finish();
 }

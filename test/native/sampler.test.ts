@@ -1,14 +1,8 @@
 // Runs the native sampler tests (native/tests/sampler_test.cpp): every sampling setting must
 // shape the distribution of drawn tokens as the reference says. Checks that each named check
 // ran and passed, so a check that silently disappears fails here.
-import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from '../helpers/paths.js';
-
-const binary = path.join(repoRoot, 'build', 'native', 'tests', 'sampler_test');
+import { runNativeChecks } from '../helpers/native-checks.js';
 
 const expected = [
   'greedy_argmax',
@@ -51,16 +45,6 @@ const expected = [
 ];
 
 test('native sampler tests pass', () => {
-  assert.ok(existsSync(binary), `${binary} is missing: run \`npm run build:native\` first`);
-  const run = spawnSync(binary, [], { encoding: 'utf8', timeout: 300_000 });
-  const lines = (run.stdout ?? '').split('\n');
-  const failures = lines.filter((l) => l.startsWith('FAIL'));
-  const exit = run.status ?? run.signal;
-  assert.equal(run.status, 0, `sampler_test exited with ${exit}:\n${failures.join('\n')}\n${run.stderr}`);
-
-  const passed = new Set(lines.filter((l) => l.startsWith('ok ')).map((l) => l.split(' ')[1]));
-  const missing = expected.filter((name) => !passed.has(name));
-  assert.deepEqual(missing, [], `checks that did not pass: ${missing.join(', ')}`);
-  assert.match(run.stdout, new RegExp(`^${expected.length} passed, 0 failed$`, 'm'));
+  const lines = runNativeChecks('sampler_test', expected, 300_000);
   for (const line of lines.filter((l) => l.startsWith('time '))) console.log(line);
 });
