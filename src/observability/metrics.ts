@@ -26,72 +26,25 @@ export class Metrics {
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
   });
-  readonly promptTokens = new Counter({
-    name: 'omni_prompt_tokens_total',
-    help: 'Prompt tokens processed',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
-  readonly generatedTokens = new Counter({
-    name: 'omni_generated_tokens_total',
-    help: 'Tokens generated',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
-  readonly timeToFirstToken = new Histogram({
-    name: 'omni_time_to_first_token_seconds',
-    help: 'From the request entering the queue to its first generated token',
-    labelNames: ['model'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly interTokenLatency = new Histogram({
-    name: 'omni_inter_token_latency_seconds',
-    help: 'Time between consecutive generated tokens of one sequence',
-    labelNames: ['model'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly promptTokens = this.modelCounter('omni_prompt_tokens_total', 'Prompt tokens processed');
+  readonly generatedTokens = this.modelCounter('omni_generated_tokens_total', 'Tokens generated');
+  readonly timeToFirstToken = this.modelHistogram('omni_time_to_first_token_seconds', 'From the request entering the queue to its first generated token', LATENCY_BUCKETS);
+  readonly interTokenLatency = this.modelHistogram('omni_inter_token_latency_seconds', 'Time between consecutive generated tokens of one sequence', LATENCY_BUCKETS);
 
-  readonly prefixQueryTokens = new Counter({
-    name: 'omni_prefix_cache_queries_total',
-    help: 'Prompt tokens looked up in the prefix cache',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
-  readonly prefixHitTokens = new Counter({
-    name: 'omni_prefix_cache_hits_total',
-    help: 'Prompt tokens found in the prefix cache (not recomputed)',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
-  readonly preemptions = new Counter({
-    name: 'omni_preemptions_total',
-    help: 'Sequences preempted because the KV cache was full (recomputed later)',
-    labelNames: ['model'] as const,
-    registers: [this.registry],
-  });
-  readonly stepSeconds = new Histogram({
-    name: 'omni_step_seconds',
-    help: 'Time the engine took for one step',
-    labelNames: ['model'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly stepTokens = new Histogram({
-    name: 'omni_step_tokens',
-    help: 'Tokens fed to the engine per step (batch size in tokens)',
-    labelNames: ['model'] as const,
-    buckets: BATCH_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly stepSequences = new Histogram({
-    name: 'omni_step_sequences',
-    help: 'Sequences in one step (batch size in sequences)',
-    labelNames: ['model'] as const,
-    buckets: BATCH_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly prefixQueryTokens = this.modelCounter('omni_prefix_cache_queries_total', 'Prompt tokens looked up in the prefix cache');
+  readonly prefixHitTokens = this.modelCounter('omni_prefix_cache_hits_total', 'Prompt tokens found in the prefix cache (not recomputed)');
+  readonly preemptions = this.modelCounter('omni_preemptions_total', 'Sequences preempted because the KV cache was full (recomputed later)');
+  readonly stepSeconds = this.modelHistogram('omni_step_seconds', 'Time the engine took for one step', LATENCY_BUCKETS);
+  readonly stepTokens = this.modelHistogram('omni_step_tokens', 'Tokens fed to the engine per step (batch size in tokens)', BATCH_BUCKETS);
+  readonly stepSequences = this.modelHistogram('omni_step_sequences', 'Sequences in one step (batch size in sequences)', BATCH_BUCKETS);
+
+  private modelCounter(name: string, help: string): Counter<'model'> {
+    return new Counter({ name, help, labelNames: ['model'] as const, registers: [this.registry] });
+  }
+
+  private modelHistogram(name: string, help: string, buckets: number[]): Histogram<'model'> {
+    return new Histogram({ name, help, labelNames: ['model'] as const, buckets, registers: [this.registry] });
+  }
 
   /** Where the per-model engine gauges are read from at scrape time. */
   engineStats: () => EngineStats[] = () => [];

@@ -23,8 +23,15 @@ function assertClose(a: Float32Array, b: Float32Array, tol = 1e-3): void {
   assert.ok(worst <= tol, `logits differ by ${worst}`);
 }
 
-async function greedy(ctx: NativeContext, seq: number, prompt: number[], n: number): Promise<number[]> {
-  let [r] = await ctx.step([{ seq, tokens: prompt, pos: ctx.length(seq), sample: true, sampling: { temperature: 0 } }]);
+/** Feeds `tokens` from the sequence's current length and decodes until `n` tokens were sampled. */
+async function decode(
+  ctx: NativeContext,
+  seq: number,
+  tokens: number[],
+  n: number,
+  sampling?: StepEntry['sampling'],
+): Promise<number[]> {
+  let [r] = await ctx.step([{ seq, tokens, pos: ctx.length(seq), sample: true, sampling }]);
   const out = [r.token!];
   while (out.length < n) {
     [r] = await ctx.step([{ seq, tokens: [out.at(-1)!], pos: ctx.length(seq), sample: true }]);
@@ -32,6 +39,8 @@ async function greedy(ctx: NativeContext, seq: number, prompt: number[], n: numb
   }
   return out;
 }
+
+const greedy = (ctx: NativeContext, seq: number, prompt: number[], n: number) => decode(ctx, seq, prompt, n, { temperature: 0 });
 
 test('two sequences in one step get the same logits as each alone', async () => {
   const ctx = createContext(model, { threads: 2, kvTokens: 256 });
@@ -133,22 +142,6 @@ const penalised = {
   penaltyWindow: 64,
 };
 
-/** Feeds `tokens` from the sequence's current length and decodes until `n` tokens were sampled. */
-async function decode(
-  ctx: NativeContext,
-  seq: number,
-  tokens: number[],
-  n: number,
-  sampling?: StepEntry['sampling'],
-): Promise<number[]> {
-  let [r] = await ctx.step([{ seq, tokens, pos: ctx.length(seq), sample: true, sampling }]);
-  const out = [r.token!];
-  while (out.length < n) {
-    [r] = await ctx.step([{ seq, tokens: [out.at(-1)!], pos: ctx.length(seq), sample: true }]);
-    out.push(r.token!);
-  }
-  return out;
-}
 
 test('a sequence with a cached prefix reuses its full blocks and computes the same', async () => {
   const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });

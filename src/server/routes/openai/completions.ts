@@ -78,7 +78,7 @@ export function completionRoutes(app: FastifyInstance, models: ServedModels): vo
     const runs = prompts.map((p) => ({ tokens: p.tokens, maxTokens: resolveMaxTokens(params.maxTokens, p.tokens.length, served.contextSize) }));
     // Refuse before generating anything if any prompt does not fit.
     for (const r of runs) served.scheduler.checkFits(r.tokens.length, r.maxTokens);
-    const caller = { signal: abortOnDisconnect(reply), log: request.log, apiKey: request.apiKey };
+    const caller = { signal: abortOnDisconnect(reply), log: request.log };
     const events = runPrompts(served, runs, params, body.logprobs, caller, schedulingFor(body, request.apiKey, models.policy));
     const meta: CompletionMeta = {
       id: responseId('cmpl'), model: served.id, created: unixSeconds(), tokenizer,
