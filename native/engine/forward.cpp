@@ -5,7 +5,7 @@
 namespace omni {
 
 Forward::Forward(const Model& model, Backend& backend, KvCache& kv)
-    : model_(model), hp_(model.hparams()), be_(backend), kv_(kv) {
+    : hp_(model.hparams()), be_(backend), kv_(kv) {
   rope_q_.n_heads = hp_.n_head;
   rope_q_.head_dim = hp_.head_dim;
   rope_q_.n_rot = hp_.n_rot;
@@ -15,6 +15,16 @@ Forward::Forward(const Model& model, Backend& backend, KvCache& kv)
   rope_q_.freq_factors = model.weights().rope_freq_factors;
   rope_k_ = rope_q_;
   rope_k_.n_heads = hp_.n_head_kv;
+
+  weights_ = model.weights();
+  auto upload = [&](omni_weight& w) {
+    const omni_weight mapped = w;
+    be_.check(be_.ops().upload_weight(be_.handle(), &w), "upload_weight");
+    if (w.data != mapped.data) model.release_pages(mapped);
+  };
+  upload(weights_.output);
+  for (LayerWeights& L : weights_.layers)
+    for (omni_weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) upload(*w);
 }
 
 Forward::~Forward() {
@@ -46,7 +56,7 @@ void Forward::ensure_capacity(size_t n, size_t n_logits) {
 void Forward::run(const ForwardBatch& batch, float* logits, float* hidden) {
   const auto& ops = be_.ops();
   omni_backend* b = be_.handle();
-  const ModelWeights& w = model_.weights();
+  const ModelWeights& w = weights_;
   const int64_t n = (int64_t)batch.size();
   ensure_capacity(n, batch.logit_rows.size());
 

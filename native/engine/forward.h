@@ -37,8 +37,9 @@ class Forward {
   void attention_block(const LayerWeights& L, int32_t layer, const ForwardBatch& batch);
   void feed_forward_block(const LayerWeights& L, int64_t n);
 
-  const Model& model_;
   const HParams& hp_;
+  // The model's weights with every matrix passed through the backend's upload_weight.
+  ModelWeights weights_;
   Backend& be_;
   KvCache& kv_;
   omni_rope_args rope_q_{}, rope_k_{};

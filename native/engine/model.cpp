@@ -1,5 +1,8 @@
 #include "model.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
 
 #include "quant.h"
@@ -21,6 +24,13 @@ std::unique_ptr<Model> Model::load(const std::string& path, bool vocab_only) {
     m->load_weights();
   }
   return m;
+}
+
+void Model::release_pages(const omni_weight& w) const {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const uintptr_t begin = ((uintptr_t)w.data + page - 1) / page * page;
+  const uintptr_t end = ((uintptr_t)w.data + (uintptr_t)w.rows * row_bytes(w.type, w.cols)) / page * page;
+  if (end > begin) madvise((void*)begin, end - begin, MADV_DONTNEED);
 }
 
 void Model::load_hparams() {

@@ -56,6 +56,9 @@ class Model {
   const ModelWeights& weights() const { return w_; }
   bool vocab_only() const { return vocab_only_; }
   uint64_t weight_bytes() const { return weight_bytes_; }  // bytes read per token by a forward pass
+  // Drops this process's resident pages of a mapped weight a backend has copied (they stay in
+  // the page cache and come back on the next read), so a copy does not count twice.
+  void release_pages(const omni_weight& w) const;
 
  private:
   void load_hparams();

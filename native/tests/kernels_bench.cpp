@@ -18,6 +18,7 @@
 #include "../backends/cpu/cpu_features.h"
 #include "../backends/cpu/kernels.h"
 #include "../engine/quant.h"
+#include "tile_weights.h"
 
 using namespace omni;
 using namespace omni::cpu;
@@ -165,13 +166,14 @@ int main(int argc, char** argv) {
       const KernelTable* kt = kernels_by_name(isa.c_str());
       if (!kt) continue;
       const MatmulKernel mk = kt->matmul[type];
+      const std::vector<uint8_t> wt = tile_weights(mk, k, w.data(), rb, rows);
       const std::vector<uint8_t> x = random_acts(*kt, mk.act, k, 1);
       double gbs[2];
       for (int nt = 1; nt <= 2; nt++) {
         const double t = best_time(reps, [&] {
           return run_threads(nt, [&](int th) {
             const int64_t r0 = rows * th / nt, r1 = rows * (th + 1) / nt;
-            mk.tile(k, w.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), 0, 1, out.data() + r0, 1);
+            mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), 0, 1, out.data() + r0, 1);
           });
         });
         gbs[nt - 1] = (double)w.size() / t / 1e9;
@@ -197,8 +199,9 @@ int main(int argc, char** argv) {
       const KernelTable* kt = kernels_by_name(isa.c_str());
       if (!kt || isa == "scalar") continue;
       const MatmulKernel mk = kt->matmul[type];
+      const std::vector<uint8_t> wt = tile_weights(mk, k, w.data(), rb, rows);
       const size_t ab = act_row_bytes(mk.act, k);
-      for (int nc : {2, 4, 8}) {
+      for (int nc : {2, 4, 8, 16, 32}) {
         const std::vector<uint8_t> x = random_acts(*kt, mk.act, k, nc);
         std::vector<float> out((size_t)rows * (size_t)nc);
         double gbs[2];
@@ -206,7 +209,7 @@ int main(int argc, char** argv) {
           const double t = best_time(reps, [&] {
             return run_threads(nt, [&](int th) {
               const int64_t r0 = rows * th / nt, r1 = rows * (th + 1) / nt;
-              mk.tile(k, w.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
+              mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
                       out.data() + (size_t)r0 * (size_t)nc, (size_t)nc);
             });
           });
@@ -235,6 +238,7 @@ int main(int argc, char** argv) {
       const KernelTable* kt = kernels_by_name(isa.c_str());
       if (!kt) continue;
       const MatmulKernel mk = kt->matmul[type];
+      const std::vector<uint8_t> wt = tile_weights(mk, k, w.data(), rb, prow);
       const size_t ab = act_row_bytes(mk.act, k);
       for (int nc : ncs) {
         if (isa == "scalar" && nc > 64) continue;  // minutes, and says nothing new
@@ -245,7 +249,7 @@ int main(int argc, char** argv) {
           const double t = best_time(isa == "scalar" ? 1 : reps, [&] {
             return run_threads(nt, [&](int th) {
               const int64_t r0 = prow * th / nt, r1 = prow * (th + 1) / nt;
-              mk.tile(k, w.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
+              mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
                       out.data() + (size_t)r0 * (size_t)nc, (size_t)nc);
             });
           });

@@ -14,6 +14,7 @@
 #include "../backends/cpu/cpu_features.h"
 #include "../backends/cpu/kernels.h"
 #include "../engine/quant.h"
+#include "tile_weights.h"
 
 using namespace omni;
 using namespace omni::cpu;
@@ -585,7 +586,8 @@ void test_tile(uint32_t type, const std::vector<const KernelTable*>& levels) {
         }
         const size_t ldo = (size_t)tc.nc + 3;
         std::vector<float> out(ldo * (size_t)tc.nr, NAN);
-        kt->matmul[type].tile(k, w.data(), ws, tc.nr, x.data(), xs, tc.nc, out.data(), ldo);
+        const std::vector<uint8_t> wt = tile_weights(kt->matmul[type], k, w.data(), ws, tc.nr);
+        kt->matmul[type].tile(k, wt.data(), ws, tc.nr, x.data(), xs, tc.nc, out.data(), ldo);
         std::vector<float> base(ldo * (size_t)tc.nr, NAN);
         kernels_scalar().matmul[type].tile(k, w.data(), ws, tc.nr, x.data(), xs, tc.nc, base.data(), ldo);
         for (int i = 0; i < tc.nr; i++) {
@@ -657,13 +659,14 @@ void test_tile_invariance(uint32_t type, const KernelTable& kt) {
       const std::vector<float> src = make_data(rng, k, j == 3 ? 3 : 0);
       kt.quantize_act[mk.act](src.data(), x.data() + xs * (size_t)j, k);
     }
+    const std::vector<uint8_t> wt = tile_weights(mk, k, w.data(), ws, nr);
     // ref[j * nr + i]: column j alone, all rows in one call.
     std::vector<float> ref((size_t)kCols * nr);
-    for (int j = 0; j < kCols; j++) mk.tile(k, w.data(), ws, nr, x.data() + xs * j, xs, 1, ref.data() + (size_t)j * nr, 1);
+    for (int j = 0; j < kCols; j++) mk.tile(k, wt.data(), ws, nr, x.data() + xs * j, xs, 1, ref.data() + (size_t)j * nr, 1);
     auto check = [&](int i0, int m, int j0, int n, const char* what) {
       const size_t ldo = (size_t)n + 1;
       std::vector<float> out(ldo * (size_t)m, NAN);
-      mk.tile(k, w.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n, out.data(), ldo);
+      mk.tile(k, wt.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n, out.data(), ldo);
       for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
           const float a = out[(size_t)i * ldo + j], b = ref[(size_t)(j0 + j) * nr + i0 + i];
@@ -678,8 +681,9 @@ void test_tile_invariance(uint32_t type, const KernelTable& kt) {
     for (int n = 1; n <= kCols; n++) check(0, nr, kCols - n, n, "nc");
     // Rows and columns grouped differently: offsets, single rows, odd counts.
     const int ms[] = {1, 2, 5, 16, 17};
+    const int group = mk.repack ? kRowGroup : 1;  // repacked weights: tiles start at a group
     for (int t = 0; t < 24; t++) {
-      const int m = std::min(nr, ms[t % 5]), i0 = (t * 7) % (nr - m + 1);
+      const int i0 = (t * 7) % nr / group * group, m = std::min(nr - i0, ms[t % 5]);
       const int n = 1 + (t * 5) % kCols, j0 = (t * 3) % (kCols - n + 1);
       check(i0, m, j0, n, "group");
     }

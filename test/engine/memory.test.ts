@@ -1,5 +1,6 @@
-// Weights are memory-mapped, not copied: loading adds little to the resident set, and after a
-// forward pass has touched every weight the process holds about one file's worth, not two.
+// Weights are memory-mapped: loading adds little to the resident set. Those the CPU kernels
+// read in a layout of their own are copied into it when a context is made and their mapped
+// pages released, so after a forward pass the process holds about one file's worth, not two.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';

@@ -15,6 +15,7 @@ namespace {
 
 constexpr int64_t kColsPerTile = 64;  // activation rows per prefill task
 constexpr int64_t kRowsPerTile = 64;  // weight rows per prefill task
+static_assert(kRowsPerTile % kRowGroup == 0, "tasks start at a repacked group");
 // Decode tasks per thread: more balance the load when a thread is late; fewer mean longer
 // sequential streams (measured: 2 to 4 best; 16 about 10% slower).
 constexpr int64_t kDecodeTasksPerThread = 4;
@@ -46,11 +47,26 @@ const char* last_error(omni_backend* b) { return b->error.c_str(); }
 
 void* alloc(omni_backend*, size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
 void free_(omni_backend*, void* p) { std::free(p); }
-int upload_weight(omni_backend*, omni_weight*) { return 0; }
-
 int fail(omni_backend* b, std::string message) {
   b->error = std::move(message);
   return -1;
+}
+
+// Weights stay where the model mapped them, unless this ISA level's kernel reads its type in
+// a layout of its own: then they are copied into it once (MatmulKernel::repack).
+int upload_weight(omni_backend* b, omni_weight* w) {
+  if (w->type >= TYPE_COUNT) return 0;  // matmul reports it
+  const MatmulKernel& mk = b->k->matmul[w->type];
+  if (!mk.repack) return 0;
+  const size_t stride = row_bytes(w->type, w->cols);
+  void* dst = b->repacked.take((size_t)repacked_rows(w->rows) * stride);
+  if (!dst) return fail(b, "out of memory repacking a weight");
+  parallel_chunks(b, repacked_rows(w->rows) / kRowGroup, 1, [&](int64_t g0, int64_t g1, int) {
+    const int64_t r0 = g0 * kRowGroup, r1 = std::min(w->rows, g1 * kRowGroup);
+    mk.repack(w->cols, (const uint8_t*)w->data + r0 * stride, stride, r1 - r0, (uint8_t*)dst + r0 * stride, stride);
+  });
+  w->data = dst;
+  return 0;
 }
 
 int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const omni_weight* const* weights,
@@ -91,7 +107,9 @@ int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const 
   // per thread, so each thread streams one contiguous share (see ThreadPool::parallel_for).
   int64_t total_rows = 0;
   for (int32_t i = 0; i < n_weights; i++) total_rows += weights[i]->rows;
-  const int64_t decode_rows = std::max<int64_t>(16, total_rows / (threads * kDecodeTasksPerThread) / 4 * 4);
+  // Row counts per task are whole groups of kRowGroup, the unit of the repacked layouts.
+  const int64_t decode_rows =
+      std::max<int64_t>(kRowGroup, total_rows / (threads * kDecodeTasksPerThread) / kRowGroup * kRowGroup);
   for (int32_t i = 0; i < n_weights; i++) {
     const int64_t rows = weights[i]->rows;
     const int64_t rows_per_task = n <= 4 ? decode_rows : kRowsPerTile;

@@ -9,6 +9,7 @@
 #include "kernels.h"
 #include "omni/backend.h"
 #include "thread_pool.h"
+#include "weight_arena.h"
 
 struct omni_backend {
   const omni::cpu::KernelTable* k = nullptr;
@@ -18,6 +19,7 @@ struct omni_backend {
   std::vector<uint8_t> act[omni::cpu::ACT_FORMAT_COUNT];  // quantized activations, per format
   std::vector<std::vector<float>> scratch;                // per thread
   std::vector<float> attn_kv;                             // attention: K and V rows as f32
+  omni::cpu::WeightArena repacked;                        // weights upload_weight copied
 };
 
 namespace omni::cpu {

@@ -35,10 +35,23 @@ size_t act_row_bytes(ActFormat f, int64_t k);
 using TileFn = void (*)(int64_t k, const void* w, size_t w_stride, int nr,
                         const void* x, size_t x_stride, int nc, float* out, size_t ldo);
 
+// Some kernels read the weights in a layout of their own, made once when a backend takes
+// the weight (upload_weight): `repack` copies `rows` file-layout rows (row i at
+// src + i * src_stride) into groups of kRowGroup rows stored together, group g at
+// dst + g * kRowGroup * dst_stride (the last group padded; its extra rows are never output).
+// Such a kernel's tile reads w in that layout, w_stride being the dst_stride, and every
+// tile starts at a group boundary.
+constexpr int kRowGroup = 16;
+using RepackFn = void (*)(int64_t k, const void* src, size_t src_stride, int64_t rows, void* dst, size_t dst_stride);
+
 struct MatmulKernel {
   ActFormat act;
-  TileFn tile;  // nullptr when the type is not supported
+  TileFn tile;                // nullptr when the type is not supported
+  RepackFn repack = nullptr;  // nullptr: the tile reads rows as the file stores them
 };
+
+// Rows a repacked weight takes room for (rows rounded up to whole groups).
+inline int64_t repacked_rows(int64_t rows) { return (rows + kRowGroup - 1) / kRowGroup * kRowGroup; }
 
 struct KernelTable {
   const char* isa;  // "scalar", "avx2", "avx512"

@@ -6,10 +6,12 @@
 // versions compute d, 1/d and the round-to-nearest-even of x*(1/d) exactly like these.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "kernels.h"

@@ -83,7 +83,10 @@ typedef struct omni_backend_vtable {
 
   void* (*alloc)(omni_backend* b, size_t bytes);
   void (*free)(omni_backend* b, void* ptr);
-  /* Makes a weight usable by the backend; on the CPU this is the mmap'd pointer itself. */
+  /* Makes a matrix weight usable by matmul, replacing w->data with memory the backend owns
+   * when it needs its own copy (a device upload, or a layout its kernels read faster; the
+   * CPU keeps the mmap'd pointer or repacks it). Freed by shutdown. Embedding lookups
+   * (get_rows) take weights that were not uploaded. */
   int (*upload_weight)(omni_backend* b, omni_weight* w);
 
   /* out_i[n][rows_i] = x[n][cols] . W_i^T for i < n_weights: several weights sharing one
