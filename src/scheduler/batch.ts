@@ -1,6 +1,8 @@
 // Plans each engine step: the next token of every running sequence, then chunks of prompts
 // (chunked prefill) under a token budget, so a long prompt never freezes the streams already
-// running. It admits waiting sequences while the budget, the sequence limit and the KV cache
+// running. While streams are generating, a step carries at most as many prompt tokens as it
+// has streams (at least kMinPromptTokens): a newcomer's prompt then costs each stream about
+// one step's time more per step, not a whole prompt's worth at once. It admits waiting sequences while the budget, the sequence limit and the KV cache
 // allow (reusing cached prefix blocks first), and when the KV cache runs out it preempts the
 // lowest-priority, most recently admitted sequence: its blocks are freed and it is recomputed
 // later. Runs only between steps: it is the one place that changes the engine's KV cache.
@@ -29,8 +31,13 @@ export interface StepPlan {
   chunks: number[];
 }
 
+/** Prompt tokens a step may carry beside generating streams, when there are fewer streams. */
+const kMinPromptTokens = 16;
+
 interface Budget {
   tokens: number;
+  /** Of those, prompt tokens (everything but a generating stream's next token). */
+  promptTokens: number;
   /** KV blocks the planned entries will take. */
   blocks: number;
 }
@@ -66,12 +73,14 @@ export class StepPlanner {
     this.kvChanged(); // the last step used blocks
     this.reap();
     const plan: StepPlan = { entries: [], seqs: [], chunks: [] };
-    const budget: Budget = { tokens: this.options.tokenBudget, blocks: 0 };
+    const streams = this.running.filter(isGenerating).length;
+    const promptTokens = streams > 0 ? Math.max(kMinPromptTokens, streams) : this.options.tokenBudget;
+    const budget: Budget = { tokens: this.options.tokenBudget, promptTokens, blocks: 0 };
     this.running.sort((a, b) => a.job.priority - b.job.priority || a.admittedAt - b.admittedAt);
     for (let i = 0; i < this.running.length; i++) {
       if (!this.planSequence(this.running[i], plan, budget)) i--;
     }
-    while (this.running.length < this.options.maxSequences && budget.tokens > 0) {
+    while (this.running.length < this.options.maxSequences && budget.tokens > 0 && budget.promptTokens > 0) {
       const seq = this.waiting.peek();
       if (!seq || !this.admit(seq, budget)) break;
       for (let i = this.running.length - 1; i < this.running.length; i++) {
@@ -103,7 +112,8 @@ export class StepPlanner {
   private planSequence(seq: Sequence, plan: StepPlan, budget: Budget): boolean {
     const forks = seq.job.takeForks(seq);
     if (forks.length > 0) this.fork(seq, forks);
-    const chunk = Math.min(seq.job.chunkLimit(seq), budget.tokens);
+    const prompt = !isGenerating(seq);
+    const chunk = Math.min(seq.job.chunkLimit(seq), budget.tokens, prompt ? budget.promptTokens : 1);
     if (chunk <= 0) return true;
     const need = this.blocksNeeded(seq, chunk);
     while (budget.blocks + need > this.freeBlocks()) {
@@ -118,6 +128,7 @@ export class StepPlanner {
     if (entry.sampling) seq.samplerReady = true;
     seq.sharedTail = false;
     budget.tokens -= chunk;
+    if (prompt) budget.promptTokens -= chunk;
     budget.blocks += need;
     return true;
   }
@@ -197,4 +208,9 @@ export class StepPlanner {
   private kvChanged(): void {
     this.knownFree = undefined;
   }
+}
+
+/** A stream: a sequence that has sampled and now feeds back one token at a time. */
+function isGenerating(seq: Sequence): boolean {
+  return seq.samplerReady && seq.unfed === 1;
 }

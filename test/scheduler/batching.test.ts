@@ -83,6 +83,33 @@ test('chunked prefill: a long prompt is fed in chunks while running streams keep
   }
 });
 
+test('while a stream generates, a long prompt rides along at most 16 tokens a step (the stream keeps its pace)', async () => {
+  const s = makeScheduler(stories, { stepTokens: 256, maxSequences: 4 });
+  try {
+    const longPrompt = tokenize(stories, 'Once upon a time there was a little girl who loved to play in the park with her friends every day. '.repeat(4));
+    assert.ok(longPrompt.length > 100);
+    let runningTokens = 0;
+    let tokensBeforeLongFirst = -1;
+    let longRun: Promise<unknown> | undefined;
+    const running = collect(s.generate(greedyRequest(stories, tokenize(stories, 'The dog'), 60)), (e) => {
+      if (e.type === 'delta') runningTokens += e.tokens.length;
+      if (!longRun && runningTokens >= 2) {
+        longRun = collect(s.generate(greedyRequest(stories, longPrompt, 4)), (le) => {
+          if (le.type === 'delta' && tokensBeforeLongFirst < 0) tokensBeforeLongFirst = runningTokens;
+        });
+      }
+    });
+    await running;
+    await longRun;
+    // A 256-token budget would take the whole prompt in one step; 16 a step takes length/16.
+    const steps = Math.floor(longPrompt.length / 16);
+    assert.ok(tokensBeforeLongFirst - 2 >= steps - 2, `running stream got ${tokensBeforeLongFirst - 2} tokens during a ${longPrompt.length}-token prefill`);
+  } finally {
+    await s.close(0);
+    s.dispose();
+  }
+});
+
 test('preemption: with too little KV cache, sequences are preempted and recomputed, outputs unchanged (greedy and seeded)', async () => {
   const prompts = storyPrompts.map((t) => tokenize(stories, t));
   const seeded = (p: number[]) => ({
