@@ -53,41 +53,14 @@ for (const which of ['stories260K', 'smollm2-135m q8_0'] as const) {
   });
 }
 
-test('chunked prefill: a long prompt is fed in chunks while running streams keep getting tokens', async () => {
-  const s = makeScheduler(stories, { stepTokens: 16, maxSequences: 4 });
+/**
+ * A stream of 60 tokens runs; once it has 2, a long prompt arrives. Returns the stream's tokens,
+ * the long prompt's length and how many tokens the stream had when the long one produced its first.
+ */
+async function streamDuringLongPrefill(stepTokens: number) {
+  const s = makeScheduler(stories, { stepTokens, maxSequences: 4 });
   try {
     const longPrompt = tokenize(stories, 'Once upon a time there was a little girl who loved to play in the park with her friends every day. '.repeat(4));
-    assert.ok(longPrompt.length > 100);
-    let runningTokens = 0;
-    let longStarted = false;
-    let tokensBeforeLongFirst = -1;
-    let longRun: Promise<unknown> | undefined;
-    const running = collect(s.generate(greedyRequest(stories, tokenize(stories, 'The dog'), 60)), (e) => {
-      if (e.type === 'delta') runningTokens += e.tokens.length;
-      if (!longStarted && runningTokens >= 2) {
-        longStarted = true;
-        longRun = collect(s.generate(greedyRequest(stories, longPrompt, 4)), (le) => {
-          if (le.type === 'delta' && tokensBeforeLongFirst < 0) tokensBeforeLongFirst = runningTokens;
-        });
-      }
-    });
-    const expected = (await alone(stories, [tokenize(stories, 'The dog')], 60))[0];
-    assert.deepEqual((await running).tokens[0], expected);
-    await longRun;
-    // The long prompt took about length/15 steps, and the running stream got a token in each.
-    const chunks = Math.floor(longPrompt.length / 15);
-    assert.ok(tokensBeforeLongFirst - 2 >= chunks - 2, `running stream got ${tokensBeforeLongFirst - 2} tokens during a ${longPrompt.length}-token prefill`);
-  } finally {
-    await s.close(0);
-    s.dispose();
-  }
-});
-
-test('while a stream generates, a long prompt rides along at most 16 tokens a step (the stream keeps its pace)', async () => {
-  const s = makeScheduler(stories, { stepTokens: 256, maxSequences: 4 });
-  try {
-    const longPrompt = tokenize(stories, 'Once upon a time there was a little girl who loved to play in the park with her friends every day. '.repeat(4));
-    assert.ok(longPrompt.length > 100);
     let runningTokens = 0;
     let tokensBeforeLongFirst = -1;
     let longRun: Promise<unknown> | undefined;
@@ -99,15 +72,31 @@ test('while a stream generates, a long prompt rides along at most 16 tokens a st
         });
       }
     });
-    await running;
+    const tokens = (await running).tokens[0];
     await longRun;
-    // A 256-token budget would take the whole prompt in one step; 16 a step takes length/16.
-    const steps = Math.floor(longPrompt.length / 16);
-    assert.ok(tokensBeforeLongFirst - 2 >= steps - 2, `running stream got ${tokensBeforeLongFirst - 2} tokens during a ${longPrompt.length}-token prefill`);
+    return { tokens, promptLength: longPrompt.length, tokensBeforeLongFirst };
   } finally {
     await s.close(0);
     s.dispose();
   }
+}
+
+test('chunked prefill: a long prompt is fed in chunks while running streams keep getting tokens', async () => {
+  const { tokens, promptLength, tokensBeforeLongFirst } = await streamDuringLongPrefill(16);
+  assert.ok(promptLength > 100);
+  const expected = (await alone(stories, [tokenize(stories, 'The dog')], 60))[0];
+  assert.deepEqual(tokens, expected);
+  // The long prompt took about length/15 steps, and the running stream got a token in each.
+  const chunks = Math.floor(promptLength / 15);
+  assert.ok(tokensBeforeLongFirst - 2 >= chunks - 2, `running stream got ${tokensBeforeLongFirst - 2} tokens during a ${promptLength}-token prefill`);
+});
+
+test('while a stream generates, a long prompt rides along at most 16 tokens a step (the stream keeps its pace)', async () => {
+  const { promptLength, tokensBeforeLongFirst } = await streamDuringLongPrefill(256);
+  assert.ok(promptLength > 100);
+  // A 256-token budget would take the whole prompt in one step; 16 a step takes length/16.
+  const steps = Math.floor(promptLength / 16);
+  assert.ok(tokensBeforeLongFirst - 2 >= steps - 2, `running stream got ${tokensBeforeLongFirst - 2} tokens during a ${promptLength}-token prefill`);
 });
 
 test('preemption: with too little KV cache, sequences are preempted and recomputed, outputs unchanged (greedy and seeded)', async () => {
