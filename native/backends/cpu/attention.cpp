@@ -1,5 +1,5 @@
-// Causal attention over the paged KV cache: one (token, head) at a time for decode and short
-// runs, and a blocked, GQA-grouped pass with a streaming softmax for runs of prompt tokens.
+// Causal attention over the paged KV cache: one (token, KV head) at a time for decode and
+// short runs, and a blocked, GQA-grouped pass with a streaming softmax for runs of prompt tokens.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -8,51 +8,6 @@
 
 namespace omni::cpu {
 namespace {
-
-// One (token, head): softmax(q . K^T * scale) . V over the sequence's positions.
-void attend_one(const KernelTable& k, const omni_attention_args& a, int32_t t, int32_t h, std::vector<float>& scores) {
-  const int32_t group = a.n_heads / a.n_kv_heads;
-  const int32_t kv_head = h / group;
-  const int64_t row = (int64_t)a.n_kv_heads * a.head_dim;
-  const float* q = a.q + (int64_t)t * a.n_heads * a.head_dim + (int64_t)h * a.head_dim;
-  float* out = a.out + (int64_t)t * a.n_heads * a.head_dim + (int64_t)h * a.head_dim;
-  const int32_t n = a.n_past[t];
-  const int32_t* table = a.block_tables[t];
-  if ((int32_t)scores.size() < n) scores.resize(n);
-  float max_score = -INFINITY;
-  for (int32_t p = 0; p < n; p++) {
-    const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
-    const float s = k.dot_f16_f32(a.k_pool + slot * row + (int64_t)kv_head * a.head_dim, q, a.head_dim) * a.scale;
-    scores[p] = s;
-    max_score = std::max(max_score, s);
-  }
-  float sum = 0;
-  for (int32_t p = 0; p < n; p++) {
-    scores[p] = std::exp(scores[p] - max_score);
-    sum += scores[p];
-  }
-  std::memset(out, 0, sizeof(float) * a.head_dim);
-  const float inv = 1.0f / sum;
-  for (int32_t p = 0; p < n; p++) {
-    const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
-    k.axpy_f16_f32(scores[p] * inv, a.v_pool + slot * row + (int64_t)kv_head * a.head_dim, out, a.head_dim);
-  }
-}
-
-// ---- blocked attention for runs of consecutive tokens of one sequence (prefill) ----------
-// A run's K and V rows are converted to f32 once (K as [kv head][position][dim], V transposed
-// as [kv head][dim][position]); then each task takes a block of the run's tokens times the
-// query heads sharing one KV head, and sweeps the positions in chunks: scores with the f32
-// tile kernel, a streaming softmax per query row (running max and sum, the accumulator
-// rescaled when the max grows), and P.V with the tile kernel again.
-constexpr int32_t kMinRun = 4;         // shorter runs go one (token, head) at a time
-constexpr int32_t kBlockTokens = 16;   // query tokens per task
-constexpr int32_t kChunk = 512;        // key positions per step (a multiple of 16)
-constexpr int32_t kScoreStride = kChunk + 16;  // not a power of two: rows in different cache sets
-
-// Row length of a run's transposed V: its positions padded to a multiple of 16, plus 16 so
-// that rows are not a power of two apart (which would map them onto the same cache sets).
-inline int64_t padded_positions(int32_t n_pos) { return (n_pos + 15) / 16 * 16 + 16; }
 
 // Four floats as one value (GCC/Clang vector extension): the softmax loops below run on
 // these, at the base ISA, since the compiler will not vectorise the float reductions alone.
@@ -79,6 +34,69 @@ inline f4 exp_neg(f4 x) {
   const i4 e = (i4)y + (((i4)t - 0x4B400000) << 23);
   return tiny ? splat4(0.0f) : (f4)e;
 }
+
+// ---- decode: one token at a time -------------------------------------------------------
+
+// One token x the query heads sharing KV head `kvh`: softmax(q . K^T * scale) . V over the
+// token's cached positions, K and V read in place (f16) through the block table.
+void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t, int32_t kvh,
+                  std::vector<float>& scratch) {
+  const int32_t group = a.n_heads / a.n_kv_heads;
+  const int32_t hd = a.head_dim;
+  const int32_t n = a.n_past[t];
+  const int64_t ld = (n + 7) / 8 * 8;  // score rows padded for the 8-wide loops below
+  thread_local std::vector<int64_t> offsets;
+  if ((int32_t)offsets.size() < n) offsets.resize(n);
+  const int64_t row = (int64_t)a.n_kv_heads * hd;
+  const int32_t* table = a.block_tables[t];
+  for (int32_t p = 0; p < n; p++) offsets[p] = ((int64_t)table[p / a.block_size] * a.block_size + p % a.block_size) * row;
+  if ((int64_t)scratch.size() < group * (ld + 1)) scratch.resize(group * (ld + 1));
+  float* s = scratch.data();         // [group][ld]: scores, then exp(score - max)
+  float* inv_sum = s + group * ld;   // [group]
+  const int64_t first = (int64_t)t * a.n_heads * hd + (int64_t)kvh * group * hd;  // the group's rows are adjacent
+  k.scores_f16(a.q + first, group, hd, a.k_pool + kvh * hd, offsets.data(), n, s, ld);
+  for (int32_t r = 0; r < group; r++) {
+    float* sr = s + r * ld;
+    std::fill(sr + n, sr + ld, -INFINITY);
+    f4 mx0 = load4(sr), mx1 = load4(sr + 4);
+    for (int64_t p = 8; p < ld; p += 8) {
+      const f4 v0 = load4(sr + p), v1 = load4(sr + p + 4);
+      mx0 = v0 > mx0 ? v0 : mx0;
+      mx1 = v1 > mx1 ? v1 : mx1;
+    }
+    float mx = -INFINITY;
+    for (int32_t u = 0; u < 4; u++) mx = std::max(mx, std::max(mx0[u], mx1[u]));
+    f4 sum0{}, sum1{};
+    for (int64_t p = 0; p < ld; p += 8) {  // scale > 0, so the max of the scaled scores is mx * scale
+      const f4 e0 = exp_neg((load4(sr + p) - mx) * a.scale), e1 = exp_neg((load4(sr + p + 4) - mx) * a.scale);
+      store4(sr + p, e0);
+      store4(sr + p + 4, e1);
+      sum0 += e0;
+      sum1 += e1;
+    }
+    const f4 sum = sum0 + sum1;
+    inv_sum[r] = 1.0f / ((sum[0] + sum[1]) + (sum[2] + sum[3]));
+  }
+  float* out = a.out + first;
+  k.mix_f16(s, ld, group, hd, a.v_pool + kvh * hd, offsets.data(), n, out);
+  for (int32_t r = 0; r < group; r++)
+    for (int32_t d = 0; d < hd; d++) out[r * hd + d] *= inv_sum[r];
+}
+
+// ---- blocked attention for runs of consecutive tokens of one sequence (prefill) ----------
+// A run's K and V rows are converted to f32 once (K as [kv head][position][dim], V transposed
+// as [kv head][dim][position]); then each task takes a block of the run's tokens times the
+// query heads sharing one KV head, and sweeps the positions in chunks: scores with the f32
+// tile kernel, a streaming softmax per query row (running max and sum, the accumulator
+// rescaled when the max grows), and P.V with the tile kernel again.
+constexpr int32_t kMinRun = 4;         // shorter runs go one token at a time
+constexpr int32_t kBlockTokens = 16;   // query tokens per task
+constexpr int32_t kChunk = 512;        // key positions per step (a multiple of 16)
+constexpr int32_t kScoreStride = kChunk + 16;  // not a power of two: rows in different cache sets
+
+// Row length of a run's transposed V: its positions padded to a multiple of 16, plus 16 so
+// that rows are not a power of two apart (which would map them onto the same cache sets).
+inline int64_t padded_positions(int32_t n_pos) { return (n_pos + 15) / 16 * 16 + 16; }
 
 struct AttnRun { int32_t t0, n_tok, n_pos; int64_t kv_off; };
 
@@ -212,7 +230,7 @@ int attention(omni_backend* b, const omni_attention_args* a) {
     // A short decode step is cheaper to run here than to hand out.
     if (work < 4096) {
       for (int32_t t = 0; t < a->n_tokens; t++)
-        for (int32_t h = 0; h < a->n_heads; h++) attend_one(*b->k, *a, t, h, b->scratch[0]);
+        for (int32_t h = 0; h < a->n_kv_heads; h++) attend_group(*b->k, *a, t, h, b->scratch[0]);
       return 0;
     }
   }
@@ -239,18 +257,18 @@ int attention(omni_backend* b, const omni_attention_args* a) {
     });
   }
   // Tasks: (run, token block, kv head), then (single token, query head) items.
-  struct Task { int32_t run, t0, nt, head; };  // run -1: a single token; head: kv head of a block
+  struct Task { int32_t run, t0, nt, head; };  // run -1: a single token; head: a kv head
   std::vector<Task> tasks;
   for (int32_t r = 0; r < (int32_t)runs.size(); r++)
     for (int32_t t = 0; t < runs[r].n_tok; t += kBlockTokens)
       for (int32_t h = 0; h < a->n_kv_heads; h++)
         tasks.push_back({r, runs[r].t0 + t, std::min(kBlockTokens, runs[r].n_tok - t), h});
   for (int32_t t : singles)
-    for (int32_t h = 0; h < a->n_heads; h++) tasks.push_back({-1, t, 1, h});
+    for (int32_t h = 0; h < a->n_kv_heads; h++) tasks.push_back({-1, t, 1, h});
   b->pool->parallel_for((int64_t)tasks.size(), [&](int64_t i, int thread) {
     const Task& task = tasks[i];
     if (task.run < 0) {
-      attend_one(k, *a, task.t0, task.head, b->scratch[thread]);
+      attend_group(k, *a, task.t0, task.head, b->scratch[thread]);
     } else {
       const AttnRun& run = runs[task.run];
       attend_block(k, *a, run, b->attn_kv.data() + run.kv_off, task.t0, task.nt, task.head, b->scratch[thread]);

@@ -63,8 +63,14 @@ struct KernelTable {
 
   // Float helpers for the rest of the forward pass.
   float (*dot_f32)(const float* a, const float* b, int64_t n);
-  float (*dot_f16_f32)(const uint16_t* a, const float* b, int64_t n);      // K cache row . q
-  void (*axpy_f16_f32)(float a, const uint16_t* x, float* y, int64_t n);   // y += a * V row
+  // Decode attention against the f16 KV cache, for the nq query rows (hd values each,
+  // contiguous) that share one KV head; cached row p (of n) starts at base + offsets[p]:
+  //   scores_f16: s[r * ld + p] = dot(q row r, cached row p)
+  //   mix_f16:    out[r * hd + d] = sum over p of w[r * ld + p] * cached row p [d]
+  void (*scores_f16)(const float* q, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets, int n,
+                     float* s, int64_t ld);
+  void (*mix_f16)(const float* w, int64_t ld, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets,
+                  int n, float* out);
   void (*scale_f32)(float* y, float a, int64_t n);                         // y *= a
   void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);              // KV cache writes
   // y = x / rms(x) * w  (w may be null: no weight); eps inside the sqrt

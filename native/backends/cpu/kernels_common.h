@@ -321,6 +321,22 @@ void axpy_f16_f32_scalar(float a, const uint16_t* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
+// The attention entries of the table built from one ISA's row dot product and axpy.
+template <float (*Dot)(const uint16_t*, const float*, int64_t)>
+void scores_f16_rowwise(const float* q, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets, int n,
+                        float* s, int64_t ld) {
+  for (int r = 0; r < nq; r++)
+    for (int p = 0; p < n; p++) s[r * ld + p] = Dot(base + offsets[p], q + r * hd, hd);
+}
+
+template <void (*Axpy)(float, const uint16_t*, float*, int64_t)>
+void mix_f16_rowwise(const float* w, int64_t ld, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets,
+                     int n, float* out) {
+  std::fill(out, out + nq * hd, 0.0f);
+  for (int p = 0; p < n; p++)
+    for (int r = 0; r < nq; r++) Axpy(w[r * ld + p], base + offsets[p], out + r * hd, hd);
+}
+
 void scale_f32_scalar(float* y, float a, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] *= a;
 }
@@ -365,8 +381,8 @@ KernelTable scalar_table(const char* isa) {
   t.matmul[TYPE_Q6_K] = {ACT_Q8_256, tile_rowwise<row_dot_q6_k>};
   t.dequantize_row = omni::dequantize_row;  // the reference (quant.cpp, baseline flags)
   t.dot_f32 = dot_f32_scalar;
-  t.dot_f16_f32 = dot_f16_f32_scalar;
-  t.axpy_f16_f32 = axpy_f16_f32_scalar;
+  t.scores_f16 = scores_f16_rowwise<dot_f16_f32_scalar>;
+  t.mix_f16 = mix_f16_rowwise<axpy_f16_f32_scalar>;
   t.scale_f32 = scale_f32_scalar;
   t.f32_to_f16 = f32_to_f16_scalar;
   t.rmsnorm_f32 = rmsnorm_f32_scalar;
