@@ -43,7 +43,7 @@ test('native kernel tests pass for every type and ISA level', () => {
   for (const isa of levels) {
     for (const t of types) expected.push(`dequantize ${t} ${isa}`, `tile ${t} ${isa}`, `tile batch-invariant ${t} ${isa}`);
     for (const f of ['f32', 'q8_32', 'q8_256']) expected.push(`quantize_act ${f} ${isa}`);
-    expected.push(`helpers ${isa}`);
+    expected.push(`helpers ${isa}`, `decode attention ${isa}`);
   }
   const missing = expected.filter((g) => !ok.has(g));
   assert.deepEqual(missing, [], `check groups that did not pass: ${missing.join(', ')}`);
