@@ -209,8 +209,8 @@ int main(int argc, char** argv) {
           const double t = best_time(reps, [&] {
             return run_threads(nt, [&](int th) {
               const int64_t r0 = rows * th / nt, r1 = rows * (th + 1) / nt;
-              mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
-                      out.data() + (size_t)r0 * (size_t)nc, (size_t)nc);
+              mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc, out.data() + r0,
+                      (size_t)rows);
             });
           });
           gbs[nt - 1] = (double)w.size() / t / 1e9;
@@ -249,8 +249,8 @@ int main(int argc, char** argv) {
           const double t = best_time(isa == "scalar" ? 1 : reps, [&] {
             return run_threads(nt, [&](int th) {
               const int64_t r0 = prow * th / nt, r1 = prow * (th + 1) / nt;
-              mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc,
-                      out.data() + (size_t)r0 * (size_t)nc, (size_t)nc);
+              mk.tile(k, wt.data() + rb * (size_t)r0, rb, (int)(r1 - r0), x.data(), ab, nc, out.data() + r0,
+                      (size_t)prow);
             });
           });
           gf[nt - 1] = 2.0 * (double)prow * (double)k * nc / t / 1e9;

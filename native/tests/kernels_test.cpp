@@ -584,11 +584,11 @@ void test_tile(uint32_t type, const std::vector<const KernelTable*>& levels) {
           kernels_scalar().quantize_act[af](src.data(), x.data() + xs * (size_t)j, k);
           xd.push_back(dequantize_act(af, x.data() + xs * (size_t)j, k));
         }
-        const size_t ldo = (size_t)tc.nc + 3;
-        std::vector<float> out(ldo * (size_t)tc.nr, NAN);
+        const size_t ldo = (size_t)tc.nr + 3;
+        std::vector<float> out(ldo * (size_t)tc.nc, NAN);
         const std::vector<uint8_t> wt = tile_weights(kt->matmul[type], k, w.data(), ws, tc.nr);
         kt->matmul[type].tile(k, wt.data(), ws, tc.nr, x.data(), xs, tc.nc, out.data(), ldo);
-        std::vector<float> base(ldo * (size_t)tc.nr, NAN);
+        std::vector<float> base(ldo * (size_t)tc.nc, NAN);
         kernels_scalar().matmul[type].tile(k, w.data(), ws, tc.nr, x.data(), xs, tc.nc, base.data(), ldo);
         for (int i = 0; i < tc.nr; i++) {
           for (int j = 0; j < tc.nc; j++) {
@@ -612,7 +612,7 @@ void test_tile(uint32_t type, const std::vector<const KernelTable*>& levels) {
               }
             }
             const double tol = (double)(k / be + 8) * std::ldexp(1.0, -24) * M + 1e-30;
-            const double got = out[i * ldo + j], b0 = base[i * ldo + j];
+            const double got = out[j * ldo + i], b0 = base[j * ldo + i];
             if (!(std::fabs(got - ref) <= tol))
               g.fail("k=%lld %dx%d [%d,%d]: %.9g vs reference %.9g (tol %.3g)", (long long)k, tc.nr, tc.nc, i, j,
                      got, ref, tol);
@@ -620,9 +620,10 @@ void test_tile(uint32_t type, const std::vector<const KernelTable*>& levels) {
               g.fail("k=%lld %dx%d [%d,%d]: %.9g vs scalar %.9g", (long long)k, tc.nr, tc.nc, i, j, got, b0);
             if (tol > 0) worst = std::max(worst, std::fabs(got - ref) / tol);
           }
-          for (size_t j = (size_t)tc.nc; j < ldo; j++)
-            if (!std::isnan(out[i * ldo + j])) g.fail("wrote outside the tile");
         }
+        for (int j = 0; j < tc.nc; j++)
+          for (size_t i = (size_t)tc.nr; i < ldo; i++)
+            if (!std::isnan(out[j * ldo + i])) g.fail("wrote outside the tile");
       }
     }
     (void)worst;
@@ -664,12 +665,12 @@ void test_tile_invariance(uint32_t type, const KernelTable& kt) {
     std::vector<float> ref((size_t)kCols * nr);
     for (int j = 0; j < kCols; j++) mk.tile(k, wt.data(), ws, nr, x.data() + xs * j, xs, 1, ref.data() + (size_t)j * nr, 1);
     auto check = [&](int i0, int m, int j0, int n, const char* what) {
-      const size_t ldo = (size_t)n + 1;
-      std::vector<float> out(ldo * (size_t)m, NAN);
+      const size_t ldo = (size_t)m + 1;
+      std::vector<float> out(ldo * (size_t)n, NAN);
       mk.tile(k, wt.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n, out.data(), ldo);
       for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-          const float a = out[(size_t)i * ldo + j], b = ref[(size_t)(j0 + j) * nr + i0 + i];
+          const float a = out[(size_t)j * ldo + i], b = ref[(size_t)(j0 + j) * nr + i0 + i];
           if (memcmp(&a, &b, 4) != 0) {
             g.fail("k=%lld %s rows %d+%d cols %d+%d: [%d,%d] %.9g vs alone %.9g", (long long)k, what, i0, m, j0, n,
                    i0 + i, j0 + j, a, b);

@@ -154,7 +154,7 @@ void attend_block(const KernelTable& k, const omni_attention_args& a, const Attn
   for (int32_t c0 = 0; c0 < n_end; c0 += kChunk) {
     const int32_t cn = std::min(kChunk, n_end - c0);
     const int32_t cpad = (cn + 15) / 16 * 16;
-    tile(hd, q, hd * sizeof(float), rows, kf + (int64_t)c0 * hd, hd * sizeof(float), cn, s, kScoreStride);
+    tile(hd, kf + (int64_t)c0 * hd, hd * sizeof(float), cn, q, hd * sizeof(float), rows, s, kScoreStride);
     for (int32_t j = 0; j < rows; j++) {
       float* sr = s + (int64_t)j * kScoreStride;
       const int32_t valid = std::min(cn, a.n_past[t0 + j / group] - c0);
@@ -188,7 +188,7 @@ void attend_block(const KernelTable& k, const omni_attention_args& a, const Attn
     }
     // Over the padded length (the probabilities there are 0): every product then runs the same
     // vector steps whatever the block, so a token's numbers do not depend on its neighbours.
-    tile(cpad, s, kScoreStride * sizeof(float), rows, vt + c0, ld * sizeof(float), hd, o, hd);
+    tile(cpad, vt + c0, ld * sizeof(float), hd, s, kScoreStride * sizeof(float), rows, o, hd);
     for (int32_t j = 0; j < rows; j++) {
       float* ar = acc + (int64_t)j * hd;
       const float* orow = o + (int64_t)j * hd;

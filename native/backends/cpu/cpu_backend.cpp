@@ -126,19 +126,8 @@ int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const 
     const size_t w_stride = row_bytes(w.type, w.cols);
     const uint8_t* wp = static_cast<const uint8_t*>(w.data) + task.r0 * w_stride;
     const uint8_t* xp = static_cast<const uint8_t*>(act[mk.act]) + task.c0 * act_stride[mk.act];
-    float* out = outs[task.w];
-    if (task.nc == 1) {  // out[c0][r0 .. r0+nr) is contiguous: write straight into it
-      mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], 1, out + task.c0 * w.rows + task.r0, 1);
-      return;
-    }
-    // The tile is weight-row-major; the output is activation-row-major: transpose on the way.
-    std::vector<float>& tmp = b->scratch[thread];
-    if (tmp.size() < (size_t)(task.nr * task.nc)) tmp.resize(task.nr * task.nc);
-    mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], (int)task.nc, tmp.data(), task.nc);
-    for (int64_t j = 0; j < task.nc; j++) {
-      float* o = out + (task.c0 + j) * w.rows + task.r0;
-      for (int64_t i = 0; i < task.nr; i++) o[i] = tmp[i * task.nc + j];
-    }
+    mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], (int)task.nc,
+            outs[task.w] + task.c0 * w.rows + task.r0, w.rows);
   });
   return 0;
 }

@@ -27,7 +27,8 @@ struct act_q8_256 { float d; int8_t qs[256]; int16_t bsums[16]; };   // bsums[j]
 size_t act_row_bytes(ActFormat f, int64_t k);
 
 // Computes an nr x nc tile of a matrix product:
-//   out[i * ldo + j] = dot(weight row i, activation row j)   for i < nr, j < nc
+//   out[j * ldo + i] = dot(weight row i, activation row j)   for i < nr, j < nc
+// (each activation row's outputs together, the layout the forward pass keeps them in)
 // weight row i starts at (const char*)w + i * w_stride, activation row j at
 // (const char*)x + j * x_stride (already in the format `act` of this weight type).
 // k is the row length in values (a multiple of the weight type's block size).

@@ -241,7 +241,7 @@ void tile_rowwise(int64_t k, const void* w, size_t w_stride, int nr, const void*
                   float* out, size_t ldo) {
   for (int i = 0; i < nr; i++) {
     const char* wi = (const char*)w + i * w_stride;
-    for (int j = 0; j < nc; j++) out[i * ldo + j] = Dot(k, wi, (const char*)x + j * x_stride);
+    for (int j = 0; j < nc; j++) out[j * ldo + i] = Dot(k, wi, (const char*)x + j * x_stride);
   }
 }
 
@@ -262,13 +262,6 @@ void call_block(int m, int n, int64_t k, const char* w, size_t ws, const char* x
   K::template block<RM, RN>(k, w, ws, x, xs, out, ldo);
 }
 
-// Kernels may provide `static void matvec_rows(k, w, ws, nr, x, out, ldo)` for the decode
-// case, to do activation-side work once for all rows.
-template <class K, class = void>
-struct has_matvec_rows : std::false_type {};
-template <class K>
-struct has_matvec_rows<K, std::void_t<decltype(&K::matvec_rows)>> : std::true_type {};
-
 template <class K>
 void tile_blocked(int64_t k, const void* w, size_t ws, int nr, const void* x, size_t xs, int nc, float* out,
                   size_t ldo) {
@@ -278,11 +271,7 @@ void tile_blocked(int64_t k, const void* w, size_t ws, int nr, const void* x, si
     // Decode: one weight row at a time. Rows are adjacent, so the matrix is read as one
     // sequential stream, which the hardware prefetcher follows at full bandwidth; blocks of
     // several rows (several short interleaved streams) measured about 2x slower from DRAM.
-    if constexpr (has_matvec_rows<K>::value) {
-      K::matvec_rows(k, wc, ws, nr, xc, out, ldo);
-    } else {
-      for (int i = 0; i < nr; i++) K::template block<1, 1>(k, wc + i * ws, ws, xc, xs, out + i * ldo, ldo);
-    }
+    for (int i = 0; i < nr; i++) K::template block<1, 1>(k, wc + i * ws, ws, xc, xs, out + i, ldo);
     return;
   }
   // Columns in chunks whose activation rows fit in L2 together; each chunk is swept by
@@ -295,7 +284,7 @@ void tile_blocked(int64_t k, const void* w, size_t ws, int nr, const void* x, si
       const int m = std::min(K::M, nr - i);
       for (int j = j0; j < j0 + jn; j += K::N)
         call_block<K, K::M, K::N>(m, std::min(K::N, j0 + jn - j), k, wc + i * ws, ws, xc + j * xs, xs,
-                                  out + i * ldo + j, ldo);
+                                  out + j * ldo + i, ldo);
     }
   }
 }
