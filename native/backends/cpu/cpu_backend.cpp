@@ -119,7 +119,7 @@ int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const 
         tasks.push_back({i, r0, std::min(rows_per_task, rows - r0), c0, std::min(cols_per_task, n - c0)});
   }
 
-  b->pool->parallel_for((int64_t)tasks.size(), [&](int64_t t, int thread) {
+  b->pool->parallel_for((int64_t)tasks.size(), [&](int64_t t, int) {
     const Task& task = tasks[t];
     const omni_weight& w = *weights[task.w];
     const MatmulKernel& mk = k.matmul[w.type];
