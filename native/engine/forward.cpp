@@ -99,7 +99,16 @@ void Forward::attention_block(const LayerWeights& L, int32_t layer, const Forwar
   be_.check(ops.rope(b, q_, n, batch.positions.data(), &rope_q_), "rope");
   be_.check(ops.rope(b, k_, n, batch.positions.data(), &rope_k_), "rope");
 
-  omni_kv_store_args store{k_, v_, (int32_t)n, (int32_t)kv_dim, kv_.k_pool(layer), kv_.v_pool(layer), batch.kv_slots.data()};
+  omni_kv_store_args store{};
+  store.k = k_;
+  store.v = v_;
+  store.n_tokens = (int32_t)n;
+  store.n_kv_heads = hp_.n_head_kv;
+  store.head_dim = hp_.head_dim;
+  store.block_size = kv_.block_size();
+  store.k_pool = kv_.k_pool(layer);
+  store.v_pool = kv_.v_pool(layer);
+  store.slots = batch.kv_slots.data();
   be_.check(ops.kv_store(b, &store), "kv_store");
 
   omni_attention_args att{};

@@ -47,14 +47,16 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
   const int64_t ld = (n + 7) / 8 * 8;  // score rows padded for the 8-wide loops below
   thread_local std::vector<int64_t> offsets;
   if ((int32_t)offsets.size() < n) offsets.resize(n);
-  const int64_t row = (int64_t)a.n_kv_heads * hd;
   const int32_t* table = a.block_tables[t];
-  for (int32_t p = 0; p < n; p++) offsets[p] = ((int64_t)table[p / a.block_size] * a.block_size + p % a.block_size) * row;
+  for (int32_t p = 0; p < n; p++)  // of head 0: head kvh is the same offset from its own base
+    offsets[p] = omni_kv_offset((int64_t)table[p / a.block_size] * a.block_size + p % a.block_size, 0, a.block_size,
+                                a.n_kv_heads, hd);
   if ((int64_t)scratch.size() < group * (ld + 1)) scratch.resize(group * (ld + 1));
   float* s = scratch.data();         // [group][ld]: scores, then exp(score - max)
   float* inv_sum = s + group * ld;   // [group]
   const int64_t first = (int64_t)t * a.n_heads * hd + (int64_t)kvh * group * hd;  // the group's rows are adjacent
-  k.scores_f16(a.q + first, group, hd, a.k_pool + kvh * hd, offsets.data(), n, s, ld);
+  const int64_t head_base = (int64_t)kvh * a.block_size * hd;
+  k.scores_f16(a.q + first, group, hd, a.k_pool + head_base, offsets.data(), n, s, ld);
   for (int32_t r = 0; r < group; r++) {
     float* sr = s + r * ld;
     std::fill(sr + n, sr + ld, -INFINITY);
@@ -78,7 +80,7 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
     inv_sum[r] = 1.0f / ((sum[0] + sum[1]) + (sum[2] + sum[3]));
   }
   float* out = a.out + first;
-  k.mix_f16(s, ld, group, hd, a.v_pool + kvh * hd, offsets.data(), n, out);
+  k.mix_f16(s, ld, group, hd, a.v_pool + head_base, offsets.data(), n, out);
   for (int32_t r = 0; r < group; r++)
     for (int32_t d = 0; d < hd; d++) out[r * hd + d] *= inv_sum[r];
 }
@@ -100,22 +102,21 @@ inline int64_t padded_positions(int32_t n_pos) { return (n_pos + 15) / 16 * 16 +
 
 struct AttnRun { int32_t t0, n_tok, n_pos; int64_t kv_off; };
 
-// Converts positions [p0, p1) of a run's K and V rows to f32 (layouts above).
+// Converts positions [p0, p1) of a run's K and V to f32 (layouts above).
 void convert_kv(const KernelTable& k, const omni_attention_args& a, const AttnRun& run, int32_t p0, int32_t p1,
                 float* kv, float* tmp) {
-  const int64_t row = (int64_t)a.n_kv_heads * a.head_dim;
   const int64_t ld = padded_positions(run.n_pos);
   const int32_t* table = a.block_tables[run.t0];
   float* kf = kv;
   float* vt = kv + (int64_t)a.n_kv_heads * ld * a.head_dim;
   for (int32_t p = p0; p < p1; p++) {
     const int64_t slot = (int64_t)table[p / a.block_size] * a.block_size + p % a.block_size;
-    k.dequantize_row(TYPE_F16, a.v_pool + slot * row, tmp, row);
     for (int32_t h = 0; h < a.n_kv_heads; h++) {
-      k.dequantize_row(TYPE_F16, a.k_pool + slot * row + (int64_t)h * a.head_dim,
-                       kf + ((int64_t)h * ld + p) * a.head_dim, a.head_dim);
+      const int64_t off = omni_kv_offset(slot, h, a.block_size, a.n_kv_heads, a.head_dim);
+      k.dequantize_row(TYPE_F16, a.k_pool + off, kf + ((int64_t)h * ld + p) * a.head_dim, a.head_dim);
+      k.dequantize_row(TYPE_F16, a.v_pool + off, tmp, a.head_dim);
       float* v = vt + (int64_t)h * a.head_dim * ld + p;
-      for (int32_t d = 0; d < a.head_dim; d++) v[(int64_t)d * ld] = tmp[h * a.head_dim + d];
+      for (int32_t d = 0; d < a.head_dim; d++) v[(int64_t)d * ld] = tmp[d];
     }
   }
   if (p1 == run.n_pos)  // zeros up to the padded length, which the P.V products read
@@ -251,12 +252,12 @@ int attention(omni_backend* b, const omni_attention_args* a) {
     b->pool->parallel_for((int64_t)conv.size(), [&](int64_t i, int thread) {
       const AttnRun& run = runs[conv[i].first];
       std::vector<float>& tmp = b->scratch[thread];
-      if ((int64_t)tmp.size() < (int64_t)a->n_kv_heads * a->head_dim) tmp.resize((int64_t)a->n_kv_heads * a->head_dim);
+      if ((int64_t)tmp.size() < a->head_dim) tmp.resize(a->head_dim);
       convert_kv(k, *a, run, conv[i].second, std::min(run.n_pos, conv[i].second + kConvertPositions),
                  b->attn_kv.data() + run.kv_off, tmp.data());
     });
   }
-  // Tasks: (run, token block, kv head), then (single token, query head) items.
+  // Tasks: (run, token block, kv head), then (single token, kv head) items.
   struct Task { int32_t run, t0, nt, head; };  // run -1: a single token; head: a kv head
   std::vector<Task> tasks;
   for (int32_t r = 0; r < (int32_t)runs.size(); r++)

@@ -217,11 +217,14 @@ int rope(omni_backend* b, float* x, int64_t n, const int32_t* positions, const o
 }
 
 int kv_store(omni_backend* b, const omni_kv_store_args* a) {
-  for (int32_t t = 0; t < a->n_tokens; t++) {
-    const int64_t off = a->slots[t] * a->row_size;
-    b->k->f32_to_f16(a->k + (int64_t)t * a->row_size, a->k_pool + off, a->row_size);
-    b->k->f32_to_f16(a->v + (int64_t)t * a->row_size, a->v_pool + off, a->row_size);
-  }
+  const int64_t row = (int64_t)a->n_kv_heads * a->head_dim;
+  for (int32_t t = 0; t < a->n_tokens; t++)
+    for (int32_t h = 0; h < a->n_kv_heads; h++) {
+      const int64_t off = omni_kv_offset(a->slots[t], h, a->block_size, a->n_kv_heads, a->head_dim);
+      const int64_t src = t * row + (int64_t)h * a->head_dim;
+      b->k->f32_to_f16(a->k + src, a->k_pool + off, a->head_dim);
+      b->k->f32_to_f16(a->v + src, a->v_pool + off, a->head_dim);
+    }
   return 0;
 }
 

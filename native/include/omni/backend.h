@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define OMNI_BACKEND_ABI_VERSION 1
+#define OMNI_BACKEND_ABI_VERSION 2
 
 typedef struct omni_backend omni_backend; /* one instance: a device plus its worker threads */
 
@@ -42,8 +42,15 @@ typedef struct omni_rope_args {
   const float* freq_factors;  /* n_rot/2 divisors of each frequency (llama3 scaling) or NULL */
 } omni_rope_args;
 
-/* Causal attention over a paged KV cache. The cache of one layer is a pool of blocks:
- * k_pool/v_pool[block][slot][kv_head][head_dim] in float16. Token t of the batch belongs to
+/* The KV cache of one layer is a pool of blocks, k_pool/v_pool[block][kv_head][slot][head_dim]
+ * in float16: in a block, one head's positions are contiguous (what decode attention reads).
+ * Pool slot s (block s / block_size, offset s % block_size) holds head h at: */
+static inline int64_t omni_kv_offset(int64_t slot, int32_t head, int32_t block_size, int32_t n_kv_heads,
+                                     int32_t head_dim) {
+  return ((slot / block_size) * n_kv_heads + head) * block_size * head_dim + (slot % block_size) * head_dim;
+}
+
+/* Causal attention over the paged KV cache. Token t of the batch belongs to
  * a sequence whose blocks are listed in block_tables[t] and attends to that sequence's
  * positions 0 .. n_past[t]-1. */
 typedef struct omni_attention_args {
@@ -66,7 +73,9 @@ typedef struct omni_kv_store_args {
   const float* k;
   const float* v;
   int32_t n_tokens;
-  int32_t row_size;                /* n_kv_heads * head_dim */
+  int32_t n_kv_heads;
+  int32_t head_dim;
+  int32_t block_size;
   uint16_t* k_pool;
   uint16_t* v_pool;
   const int64_t* slots;            /* per token: block * block_size + offset */
