@@ -747,6 +747,23 @@ void test_decode_attention(const KernelTable& kt) {
         }
         if (!bad && out[(size_t)(nq * hd)] != 777.0f) g.fail("mix_f16 wrote past its rows (hd=%lld nq=%d)", (long long)hd, nq);
       }
+  for (int64_t n : {1, 5, 16, 17, 100, 1000}) {
+    std::vector<float> s((size_t)n + 1), orig;
+    for (int64_t i = 0; i < n; i++) s[(size_t)i] = nd(rng) * 8;
+    s[(size_t)n] = 777.0f;
+    orig = s;
+    const float scale = 0.125f;
+    const float sum = kt.exp_scores_f32(s.data(), n, scale);
+    const float mx = *std::max_element(orig.begin(), orig.begin() + n);
+    double ref_sum = 0;
+    for (int64_t i = 0; i < n; i++) {  // the argument rounded as the kernels compute it, in float
+      const double ref = std::exp((double)((orig[(size_t)i] - mx) * scale));
+      ref_sum += ref;
+      if (std::fabs(s[(size_t)i] - ref) > 4 * eps * ref + 1e-37) { g.fail("exp_scores_f32 n=%lld i=%lld", (long long)n, (long long)i); break; }
+    }
+    if (std::fabs(sum - ref_sum) > (n + 8) * 4 * eps * ref_sum) g.fail("exp_scores_f32 sum n=%lld", (long long)n);
+    if (s[(size_t)n] != 777.0f) g.fail("exp_scores_f32 wrote past n");
+  }
 }
 
 void test_helpers(const KernelTable& kt) {

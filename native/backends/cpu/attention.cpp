@@ -44,7 +44,7 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
   const int32_t group = a.n_heads / a.n_kv_heads;
   const int32_t hd = a.head_dim;
   const int32_t n = a.n_past[t];
-  const int64_t ld = (n + 7) / 8 * 8;  // score rows padded for the 8-wide loops below
+  const int64_t ld = n;
   thread_local std::vector<int64_t> offsets;
   if ((int32_t)offsets.size() < n) offsets.resize(n);
   const int32_t* table = a.block_tables[t];
@@ -57,28 +57,7 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
   const int64_t first = (int64_t)t * a.n_heads * hd + (int64_t)kvh * group * hd;  // the group's rows are adjacent
   const int64_t head_base = (int64_t)kvh * a.block_size * hd;
   k.scores_f16(a.q + first, group, hd, a.k_pool + head_base, offsets.data(), n, s, ld);
-  for (int32_t r = 0; r < group; r++) {
-    float* sr = s + r * ld;
-    std::fill(sr + n, sr + ld, -INFINITY);
-    f4 mx0 = load4(sr), mx1 = load4(sr + 4);
-    for (int64_t p = 8; p < ld; p += 8) {
-      const f4 v0 = load4(sr + p), v1 = load4(sr + p + 4);
-      mx0 = v0 > mx0 ? v0 : mx0;
-      mx1 = v1 > mx1 ? v1 : mx1;
-    }
-    float mx = -INFINITY;
-    for (int32_t u = 0; u < 4; u++) mx = std::max(mx, std::max(mx0[u], mx1[u]));
-    f4 sum0{}, sum1{};
-    for (int64_t p = 0; p < ld; p += 8) {  // scale > 0, so the max of the scaled scores is mx * scale
-      const f4 e0 = exp_neg((load4(sr + p) - mx) * a.scale), e1 = exp_neg((load4(sr + p + 4) - mx) * a.scale);
-      store4(sr + p, e0);
-      store4(sr + p + 4, e1);
-      sum0 += e0;
-      sum1 += e1;
-    }
-    const f4 sum = sum0 + sum1;
-    inv_sum[r] = 1.0f / ((sum[0] + sum[1]) + (sum[2] + sum[3]));
-  }
+  for (int32_t r = 0; r < group; r++) inv_sum[r] = 1.0f / k.exp_scores_f32(s + r * ld, n, a.scale);
   float* out = a.out + first;
   k.mix_f16(s, ld, group, hd, a.v_pool + head_base, offsets.data(), n, out);
   for (int32_t r = 0; r < group; r++)

@@ -186,14 +186,17 @@ int silu_mul(omni_backend* b, float* gate, const float* up, int64_t count) {
   return 0;
 }
 
-void rope_row(float* row, int32_t pos, const omni_rope_args& a, float* cs) {
-  const int32_t half = a.n_rot / 2;
-  for (int32_t i = 0; i < half; i++) {
+void rope_angles(int32_t pos, const omni_rope_args& a, float* cs) {
+  for (int32_t i = 0; i < a.n_rot / 2; i++) {
     double theta = (double)pos * a.freq_scale * std::pow((double)a.freq_base, -2.0 * i / a.n_rot);
     if (a.freq_factors) theta /= a.freq_factors[i];
     cs[2 * i] = (float)std::cos(theta);
     cs[2 * i + 1] = (float)std::sin(theta);
   }
+}
+
+void rope_row(float* row, const omni_rope_args& a, const float* cs) {
+  const int32_t half = a.n_rot / 2;
   for (int32_t h = 0; h < a.n_heads; h++) {
     float* v = row + (int64_t)h * a.head_dim;
     for (int32_t i = 0; i < half; i++) {
@@ -209,9 +212,22 @@ void rope_row(float* row, int32_t pos, const omni_rope_args& a, float* cs) {
 
 int rope(omni_backend* b, float* x, int64_t n, const int32_t* positions, const omni_rope_args* args) {
   const int64_t row = (int64_t)args->n_heads * args->head_dim;
-  parallel_chunks(b, n, 8, [&](int64_t r0, int64_t r1, int thread) {
-    std::vector<float> cs(args->n_rot);
-    for (int64_t r = r0; r < r1; r++) rope_row(x + r * row, positions[r], *args, cs.data());
+  RopeAngles& angles = b->rope;
+  const bool known = angles.holds(positions, n, *args);
+  if (!known) {
+    angles.n_rot = args->n_rot;
+    angles.freq_base = args->freq_base;
+    angles.freq_scale = args->freq_scale;
+    angles.freq_factors = args->freq_factors;
+    angles.positions.assign(positions, positions + n);
+    angles.cs.resize((size_t)n * args->n_rot);
+  }
+  parallel_chunks(b, n, 8, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; r++) {
+      float* cs = angles.cs.data() + r * args->n_rot;
+      if (!known) rope_angles(positions[r], *args, cs);
+      rope_row(x + r * row, *args, cs);
+    }
   });
   return 0;
 }

@@ -11,6 +11,21 @@
 #include "thread_pool.h"
 #include "weight_arena.h"
 
+// The rope angles' cos and sin of the rows of the last rope call: a forward pass ropes Q and
+// K of every layer at the same positions, so all but the first call of a step reuse them.
+struct RopeAngles {
+  int32_t n_rot = 0;
+  float freq_base = 0, freq_scale = 0;
+  const float* freq_factors = nullptr;
+  std::vector<int32_t> positions;
+  std::vector<float> cs;  // [row][n_rot]: cos and sin of each of the n_rot / 2 angles
+
+  bool holds(const int32_t* pos, int64_t n, const omni_rope_args& a) const {
+    return a.n_rot == n_rot && a.freq_base == freq_base && a.freq_scale == freq_scale &&
+           a.freq_factors == freq_factors && (int64_t)positions.size() == n && std::equal(pos, pos + n, positions.begin());
+  }
+};
+
 struct omni_backend {
   const omni::cpu::KernelTable* k = nullptr;
   omni::cpu::ThreadPool* pool = nullptr;
@@ -19,6 +34,7 @@ struct omni_backend {
   std::vector<uint8_t> act[omni::cpu::ACT_FORMAT_COUNT];  // quantized activations, per format
   std::vector<std::vector<float>> scratch;                // per thread
   std::vector<float> attn_kv;                             // attention: K and V rows as f32
+  RopeAngles rope;
   omni::cpu::WeightArena repacked;                        // weights upload_weight copied
 };
 

@@ -72,6 +72,8 @@ struct KernelTable {
                      float* s, int64_t ld);
   void (*mix_f16)(const float* w, int64_t ld, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets,
                   int n, float* out);
+  // s[i] = exp(scale * (s[i] - max over s)) for i < n (n >= 1, scale > 0); returns their sum
+  float (*exp_scores_f32)(float* s, int64_t n, float scale);
   void (*scale_f32)(float* y, float a, int64_t n);                         // y *= a
   void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);              // KV cache writes
   // y = x / rms(x) * w  (w may be null: no weight); eps inside the sqrt

@@ -54,6 +54,7 @@ const KernelTable& kernels_avx512() {
     t.dot_f32 = dot_f32_avx512;
     t.scores_f16 = scores_f16_avx512;
     t.mix_f16 = mix_f16_avx512;
+    t.exp_scores_f32 = exp_scores_f32_avx512;
     t.scale_f32 = scale_f32_avx512;
     t.f32_to_f16 = f32_to_f16_avx512;
     t.rmsnorm_f32 = rmsnorm_f32_avx512;

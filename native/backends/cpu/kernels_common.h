@@ -326,6 +326,13 @@ void mix_f16_rowwise(const float* w, int64_t ld, int nq, int64_t hd, const uint1
     for (int r = 0; r < nq; r++) Axpy(w[r * ld + p], base + offsets[p], out + r * hd, hd);
 }
 
+float exp_scores_f32_scalar(float* s, int64_t n, float scale) {
+  const float mx = *std::max_element(s, s + n);
+  float sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += s[i] = std::exp(scale * (s[i] - mx));
+  return sum;
+}
+
 void scale_f32_scalar(float* y, float a, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] *= a;
 }
@@ -372,6 +379,7 @@ KernelTable scalar_table(const char* isa) {
   t.dot_f32 = dot_f32_scalar;
   t.scores_f16 = scores_f16_rowwise<dot_f16_f32_scalar>;
   t.mix_f16 = mix_f16_rowwise<axpy_f16_f32_scalar>;
+  t.exp_scores_f32 = exp_scores_f32_scalar;
   t.scale_f32 = scale_f32_scalar;
   t.f32_to_f16 = f32_to_f16_scalar;
   t.rmsnorm_f32 = rmsnorm_f32_scalar;
