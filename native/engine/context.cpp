@@ -230,7 +230,9 @@ void Context::evict(int32_t seq) {
 int32_t Context::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
   check_idle();
   if (seq < 0) throw std::invalid_argument("sequence ids must be >= 0");
-  const int32_t n = kv_->reuse_prefix(seq, tokens);
+  // The tail is fed as a run the backend attends the prefill way, so it gets the same numbers
+  // as in a cold prefill of the whole prompt (a shorter tail would go the decode way).
+  const int32_t n = kv_->reuse_prefix(seq, tokens, OMNI_MIN_PREFILL_RUN);
   auto it = samplers_.find(seq);
   if (n > 0 && it != samplers_.end()) drop_diverged(it->second, seq, 0);
   return n;

@@ -68,8 +68,9 @@ class Context {
   // Frees the KV blocks but keeps the sampler: feeding the sequence's tokens again (from 0, or
   // after reuse_prefix) lets it go on exactly as if it had never been evicted.
   void evict(int32_t seq);
-  // See KvCache::reuse_prefix: attaches cached blocks holding a prefix of `tokens` to an empty
-  // sequence and returns how many tokens they hold; feed the rest from that position.
+  // See KvCache::reuse_prefix: gives an empty sequence the cached KV of a prefix of `tokens`,
+  // leaving at least OMNI_MIN_PREFILL_RUN tokens to feed, and returns the prefix's length;
+  // feed the rest from that position.
   int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens);
 
   // Safe to call while a step runs (its tokens may already be counted).

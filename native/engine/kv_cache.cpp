@@ -131,6 +131,7 @@ void KvCache::register_full_blocks(Sequence& s) {
     m.parent = parent;
     m.tokens.assign(t, t + block_size_);
     by_key_[key] = block;
+    by_parent_.emplace(parent, block);
   }
 }
 
@@ -139,6 +140,11 @@ void KvCache::unregister(int32_t block) {
   if (!m.registered) return;
   auto it = by_key_.find(m.key);
   if (it != by_key_.end() && it->second == block) by_key_.erase(it);
+  for (auto [c, end] = by_parent_.equal_range(m.parent); c != end; ++c)
+    if (c->second == block) {
+      by_parent_.erase(c);
+      break;
+    }
   m.registered = false;
   m.tokens.clear();
 }
@@ -152,13 +158,25 @@ int32_t KvCache::lookup(uint64_t key, uint64_t parent, const int32_t* tokens) co
   return it->second;
 }
 
-int32_t KvCache::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
+std::pair<int32_t, int32_t> KvCache::longest_start(uint64_t parent, const int32_t* tokens, int32_t n) const {
+  std::pair<int32_t, int32_t> best{-1, 0};
+  for (auto [c, end] = by_parent_.equal_range(parent); c != end; ++c) {
+    const std::vector<int32_t>& t = meta_[c->second].tokens;
+    const int32_t len = (int32_t)(std::mismatch(t.begin(), t.begin() + std::min(n, block_size_), tokens).first - t.begin());
+    if (len > best.second) best = {c->second, len};
+  }
+  return best;
+}
+
+int32_t KvCache::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens, int32_t min_left) {
   if (length(seq) != 0)
     throw std::invalid_argument("sequence " + std::to_string(seq) + " holds " + std::to_string(length(seq)) +
                                 " tokens; a prefix can only be reused by an empty sequence (free or evict it first)");
-  if (!prefix_cache_ || tokens.empty()) return 0;
   // At least one token must be left to evaluate: the caller needs its logits.
-  const size_t max_blocks = (tokens.size() - 1) / block_size_;
+  min_left = std::max(1, min_left);
+  if (!prefix_cache_ || (int64_t)tokens.size() <= min_left) return 0;
+  const int32_t usable = (int32_t)tokens.size() - min_left;
+  const size_t max_blocks = usable / block_size_;
   std::vector<int32_t> hits;
   std::vector<uint64_t> keys;
   uint64_t parent = kRootKey;
@@ -171,13 +189,29 @@ int32_t KvCache::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
     keys.push_back(key);
     parent = key;
   }
-  if (hits.empty()) return 0;
+  const int32_t full = (int32_t)hits.size() * block_size_;
+  const auto [partial, partial_len] = longest_start(parent, tokens.data() + full, usable - full);
+  if (hits.empty() && partial_len == 0) return 0;
   for (int32_t b : hits) attach_block(b);
   Sequence& s = seqs_[seq];
-  s.length = (int32_t)hits.size() * block_size_;
+  s.length = full;
   s.blocks = std::move(hits);
-  s.tokens.assign(tokens.begin(), tokens.begin() + s.length);
   s.keys = std::move(keys);
+  if (partial_len > 0) {
+    attach_block(partial);  // so that taking a block cannot evict it
+    if (free_blocks() > 0) {
+      const int32_t copy = take_block();
+      copy_block(partial, copy);
+      s.blocks.push_back(copy);
+      s.length += partial_len;
+    }
+    release_block(partial);
+  }
+  if (s.length == 0) {
+    seqs_.erase(seq);
+    return 0;
+  }
+  s.tokens.assign(tokens.begin(), tokens.begin() + s.length);
   return s.length;
 }
 

@@ -8,12 +8,14 @@
 // to the block's end). A registered block nobody references is "cached": it still counts as
 // free, but keeps its contents until a new block is needed and it is the least recently
 // released one. reuse_prefix() attaches the registered blocks matching a new sequence's
-// tokens, so only the rest has to be evaluated.
+// tokens, and copies the matching leading tokens of a registered block that matches only in
+// part, so only the rest has to be evaluated.
 #pragma once
 #include <cstdint>
 #include <list>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace omni {
@@ -47,10 +49,12 @@ class KvCache {
   const int32_t* block_table(int32_t seq) const;
 
   // For a sequence that holds nothing (throws std::invalid_argument otherwise): attaches the
-  // registered blocks holding the longest run of full blocks of `tokens` from its start, while
-  // leaving at least one token to evaluate. Returns the number of tokens attached (a multiple
-  // of block_size; 0 on a miss or with prefix caching off).
-  int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens);
+  // registered blocks holding the longest run of full blocks of `tokens` from its start; then,
+  // of the registered blocks that follow that run, copies the one sharing the most leading
+  // tokens with the rest into a block of its own (when one is free). At least min_left tokens
+  // (and at least one) are always left to evaluate. Returns the number of tokens reused (0 on
+  // a miss or with prefix caching off).
+  int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens, int32_t min_left = 1);
 
   void truncate(int32_t seq, int32_t length);
   std::string fork(int32_t src, int32_t dst);
@@ -78,6 +82,9 @@ class KvCache {
   void unregister(int32_t block);
   // The registered block with this key, parent and tokens, or -1.
   int32_t lookup(uint64_t key, uint64_t parent, const int32_t* tokens) const;
+  // The registered block after prefix key `parent` whose tokens share the longest start with
+  // tokens[0, n), and that length (-1 and 0 when none shares any).
+  std::pair<int32_t, int32_t> longest_start(uint64_t parent, const int32_t* tokens, int32_t n) const;
 
   int32_t n_layers_, row_size_, block_size_;
   bool prefix_cache_;
@@ -87,6 +94,7 @@ class KvCache {
   std::vector<BlockMeta> meta_;
   std::list<int32_t> lru_;  // cached blocks, least recently released first
   std::unordered_map<uint64_t, int32_t> by_key_;
+  std::unordered_multimap<uint64_t, int32_t> by_parent_;  // registered blocks by their parent's key
   std::unordered_map<int32_t, Sequence> seqs_;
 };
 

@@ -93,11 +93,42 @@ int main() {
     Check c("reuse_leaves_a_token");
     KvCache kv = make_cache(8);
     feed(c, kv, 0, range(10, 12));
-    c.expect_eq(kv.reuse_prefix(1, range(10, 12)), 8, "the whole prompt cached: its last block is recomputed");
+    c.expect_eq(kv.reuse_prefix(1, range(10, 12)), 11, "the whole prompt cached: all but its last token");
     c.expect_eq(kv.reuse_prefix(2, range(10, 9)), 8, "one token past two blocks");
-    c.expect_eq(kv.reuse_prefix(3, range(10, 8)), 4, "exactly two blocks");
-    c.expect_eq(kv.reuse_prefix(4, range(10, 4)), 0, "exactly one block");
+    c.expect_eq(kv.reuse_prefix(3, range(10, 8)), 7, "exactly two blocks");
+    c.expect_eq(kv.reuse_prefix(4, range(10, 4)), 3, "exactly one block");
     c.expect_eq(kv.reuse_prefix(5, {}), 0, "no tokens");
+    c.expect_eq(kv.reuse_prefix(6, range(10, 12), 3), 9, "three tokens left to evaluate");
+    c.expect_eq(kv.reuse_prefix(7, range(10, 3), 3), 0, "no more tokens than must be left");
+    c.expect_eq(kv.has(7), 0, "and no sequence behind");
+  }
+  {
+    Check c("reuse_copies_a_partly_matching_block");
+    KvCache kv = make_cache(8);
+    feed(c, kv, 0, range(10, 8));
+    const int32_t b1 = block_of(kv, 0, 1), free_before = kv.free_blocks();
+    const std::vector<int32_t> prompt = concat(range(10, 6), {99, 98, 97});
+    c.expect_eq(kv.reuse_prefix(1, prompt), 6, "the first block, and two tokens of the second");
+    c.expect_eq(block_of(kv, 1, 0), block_of(kv, 0, 0), "the full block is shared");
+    if (block_of(kv, 1, 1) == b1) c.fail("the partly matching block was shared, not copied");
+    c.expect_eq(kv.refs(b1), 1, "the partly matching block is left as it was");
+    c.expect_eq(kv.free_blocks(), free_before - 1, "the copy takes one block");
+    if (contents(kv, 1, 6) != range(10, 6)) c.fail("the copy does not hold the shared tokens");
+    if (kv.tokens(1) != range(10, 6)) c.fail("the token record of the reused part");
+    feed(c, kv, 1, {99, 98, 97});
+    if (contents(kv, 1, 9) != prompt) c.fail("the sequence's contents after its own write");
+    if (contents(kv, 0, 8) != range(10, 8)) c.fail("the other sequence's contents changed");
+    c.expect_eq(kv.reuse_prefix(2, range(10, 3)), 2, "from the first block too, one token left to evaluate");
+    c.expect_eq(kv.reuse_prefix(3, {10, 50}), 1, "a single shared token");
+    c.expect_eq(kv.reuse_prefix(4, {50, 51}), 0, "no shared token");
+    c.expect_eq(kv.has(4), 0, "a miss leaves no sequence behind");
+
+    KvCache full = make_cache(2);
+    feed(c, full, 0, range(10, 8));
+    c.expect_eq(full.reuse_prefix(1, prompt), 4, "no free block to copy into: the full blocks only");
+    c.expect_eq(full.refs(block_of(full, 0, 1)), 1, "the partly matching block is left as it was");
+    c.expect_eq(full.reuse_prefix(2, range(10, 3)), 0, "nothing at all");
+    c.expect_eq(full.has(2), 0, "and no sequence behind");
   }
   {
     Check c("reuse_needs_an_empty_sequence");
@@ -166,7 +197,7 @@ int main() {
     feed(c, kv, 0, {70, 71});  // the block is full again, with other contents
     c.expect_eq(kv.registered(b1), 1, "refilled, it is registered again");
     c.expect_eq(kv.reuse_prefix(2, concat(concat(range(10, 6), {70, 71}), {0})), 8, "under its new contents");
-    c.expect_eq(kv.reuse_prefix(3, range(10, 9)), 4, "and not the old ones");
+    c.expect_eq(kv.reuse_prefix(3, range(10, 9)), 6, "and not the old ones: only the two tokens they share");
     kv.truncate(0, 4);  // a whole block dropped: its contents are still valid
     c.expect_eq(kv.registered(b1), 1, "a block dropped whole stays registered");
   }

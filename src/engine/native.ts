@@ -116,7 +116,7 @@ export interface ContextStats {
   kvBlocksFree: number;
   /** Released blocks kept for reusePrefix; taken over (least recently released first) when needed. */
   kvBlocksCached: number;
-  /** Tokens per KV block: reusePrefix attaches whole blocks. */
+  /** Tokens per KV block: the unit blocks are cached and shared in. */
   kvBlockSize: number;
   /** Forward passes run so far. */
   steps: number;
@@ -142,8 +142,9 @@ export interface NativeContext {
   evict(seq: number): void;
   /**
    * For an empty sequence: attaches cached KV blocks holding the longest run of whole blocks
-   * of `tokens` (always leaving at least one token to feed) and returns how many tokens that
-   * is (a multiple of kvBlockSize, 0 on a miss); continue with a step at pos = that number.
+   * of `tokens`, then copies the shared start of a cached block that matches only in part
+   * (always leaving at least one token to feed), and returns how many tokens that is (0 on a
+   * miss); continue with a step at pos = that number.
    */
   reusePrefix(seq: number, tokens: number[] | Int32Array): number;
   /** Tokens the sequence holds (0 when unknown). */

@@ -81,7 +81,7 @@ export class StepPlanner {
       if (!this.planSequence(this.running[i], plan, budget)) i--;
     }
     while (this.running.length < this.options.maxSequences && budget.tokens > 0 && budget.promptTokens > 0) {
-      const seq = this.waiting.peek();
+      const seq = this.waiting.peek(this.running);
       if (!seq || !this.admit(seq, budget)) break;
       for (let i = this.running.length - 1; i < this.running.length; i++) {
         if (!this.planSequence(this.running[i], plan, budget)) i--;

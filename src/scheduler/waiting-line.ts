@@ -1,6 +1,6 @@
 // Sequences waiting for the engine, taken best first: lower priority value, then a sequence
 // that was preempted (it already had its turn), then the owner furthest behind on its fairness
-// clock, then arrival order.
+// clock, then (clocks level) the owner with fewer sequences running, then arrival order.
 import type { OwnerClocks } from './fairness.js';
 import type { Sequence } from './sequence.js';
 
@@ -23,24 +23,31 @@ export class WaitingLine {
   }
 
   /** The sequence that should start next, left in the line. */
-  peek(): Sequence | undefined {
-    let best: Sequence | undefined;
-    let bestVtime = 0;
+  peek(running: readonly Sequence[]): Sequence | undefined {
+    const runningPerOwner = new Map<string, number>();
+    for (const seq of running) runningPerOwner.set(seq.job.owner, (runningPerOwner.get(seq.job.owner) ?? 0) + 1);
+    const rank = (seq: Sequence): Rank => ({ seq, vtime: this.clocks.vtime(seq.job.owner), running: runningPerOwner.get(seq.job.owner) ?? 0 });
+    let best: Rank | undefined;
     for (const seq of this.sequences) {
-      const vtime = this.clocks.vtime(seq.job.owner);
-      if (!best || this.before(seq, vtime, best, bestVtime)) {
-        best = seq;
-        bestVtime = vtime;
-      }
+      const r = rank(seq);
+      if (!best || before(r, best)) best = r;
     }
-    return best;
+    return best?.seq;
   }
+}
 
-  private before(a: Sequence, aVtime: number, b: Sequence, bVtime: number): boolean {
-    if (a.job.priority !== b.job.priority) return a.job.priority < b.job.priority;
-    if (a.preempted !== b.preempted) return a.preempted;
-    if (aVtime !== bVtime) return aVtime < bVtime;
-    if (a.job.options.arrival !== b.job.options.arrival) return a.job.options.arrival < b.job.options.arrival;
-    return a.index < b.index;
-  }
+interface Rank {
+  seq: Sequence;
+  vtime: number;
+  running: number;
+}
+
+function before(x: Rank, y: Rank): boolean {
+  const a = x.seq, b = y.seq;
+  if (a.job.priority !== b.job.priority) return a.job.priority < b.job.priority;
+  if (a.preempted !== b.preempted) return a.preempted;
+  if (x.vtime !== y.vtime) return x.vtime < y.vtime;
+  if (x.running !== y.running) return x.running < y.running;
+  if (a.job.options.arrival !== b.job.options.arrival) return a.job.options.arrival < b.job.options.arrival;
+  return a.index < b.index;
 }

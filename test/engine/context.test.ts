@@ -143,7 +143,7 @@ const penalised = {
 };
 
 
-test('a sequence with a cached prefix reuses its full blocks and computes the same', async () => {
+test('a sequence with a cached prefix reuses it (whole blocks, then the shared start of one more) and computes the same', async () => {
   const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
   const [cold] = await ctx.step([{ seq: 0, tokens: longPrompt, pos: 0, logits: 'all' }]);
   ctx.free(0);
@@ -162,6 +162,13 @@ test('a sequence with a cached prefix reuses its full blocks and computes the sa
   assert.equal(ctx.reusePrefix(2, longPrompt), 2 * B);
   assert.deepEqual(await decode(ctx, 2, longPrompt.slice(2 * B), 12, { temperature: 0 }), expected);
 
+  // A prompt sharing the first block and part of the second: that part is copied.
+  const partly = [...longPrompt.slice(0, B + 5), ...Array.from({ length: 9 }, (_, i) => 400 + i)];
+  assert.equal(ctx.reusePrefix(7, partly), B + 5);
+  const [partlyWarm] = await ctx.step([{ seq: 7, tokens: partly.slice(B + 5), pos: B + 5, logits: 'all' }]);
+  const [partlyCold] = await ref.step([{ seq: 7, tokens: partly, pos: 0, logits: 'all' }]);
+  assertClose(partlyWarm.logits!, partlyCold.logits!.subarray((B + 5) * V));
+
   // A prompt sharing only the first block.
   const other = [...longPrompt.slice(0, B), ...Array.from({ length: 30 }, (_, i) => 300 + i)];
   assert.equal(ctx.reusePrefix(3, other), B);
@@ -169,9 +176,10 @@ test('a sequence with a cached prefix reuses its full blocks and computes the sa
   const [otherCold] = await ref.step([{ seq: 3, tokens: other, pos: 0, logits: 'all' }]);
   assertClose(otherWarm.logits!, otherCold.logits!.subarray(B * V));
 
-  // At least one token is always left to evaluate; a miss attaches nothing.
-  assert.equal(ctx.reusePrefix(4, longPrompt.slice(0, 2 * B)), B);
-  assert.equal(ctx.reusePrefix(5, longPrompt.slice(0, B)), 0);
+  // A miss attaches nothing.
+  // At least 4 tokens (a run attended the prefill way) are always left to evaluate.
+  assert.equal(ctx.reusePrefix(4, longPrompt.slice(0, 2 * B)), 2 * B - 4, 'the second block copied but for its last 4 tokens');
+  assert.equal(ctx.reusePrefix(5, longPrompt.slice(0, B)), B - 4);
   assert.equal(ctx.reusePrefix(6, [2, ...longPrompt.slice(1)]), 0);
   assert.equal(ctx.length(6), 0);
   ctx.dispose();
@@ -233,8 +241,10 @@ test('the penalties see a reused prefix as if it had been fed', async () => {
   const strong = { ...penalised, presencePenalty: 3, penaltyWindow: 256 };
   const cold = await decode(ctx, 0, longPrompt, 20, strong);
   ctx.free(0);
-  assert.equal(ctx.reusePrefix(1, longPrompt), 2 * B);
-  assert.deepEqual(await decode(ctx, 1, longPrompt.slice(2 * B), 20, strong), cold);
+  // The generation filled the third block: its shared start is copied too.
+  const from = ctx.reusePrefix(1, longPrompt);
+  assert.equal(from, longPrompt.length - 4);
+  assert.deepEqual(await decode(ctx, 1, longPrompt.slice(from), 20, strong), cold);
   ctx.dispose();
 });
 

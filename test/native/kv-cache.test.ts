@@ -8,6 +8,7 @@ const expected = [
   'registers_only_full_blocks',
   'reuse_shares_blocks',
   'reuse_leaves_a_token',
+  'reuse_copies_a_partly_matching_block',
   'reuse_needs_an_empty_sequence',
   'free_caches_registered_blocks',
   'lru_eviction_order',

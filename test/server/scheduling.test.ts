@@ -29,7 +29,6 @@ test('a repeated system prompt is served from the prefix cache: cached_tokens co
   const first = await ask('Why is the sky blue?');
   const second = await ask('What is the sea?');
   assert.ok(second.usage!.prompt_tokens_details!.cached_tokens! >= 16, `cached ${second.usage!.prompt_tokens_details!.cached_tokens}`);
-  assert.equal(second.usage!.prompt_tokens_details!.cached_tokens! % 16, 0);
   assert.ok(second.usage!.prompt_tokens_details!.cached_tokens! < second.usage!.prompt_tokens);
   assert.equal(second.choices[0].message.content, coldText);
   assert.ok(first.usage!.prompt_tokens > 0);

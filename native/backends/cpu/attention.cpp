@@ -70,7 +70,7 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
 // query heads sharing one KV head, and sweeps the positions in chunks: scores with the f32
 // tile kernel, a streaming softmax per query row (running max and sum, the accumulator
 // rescaled when the max grows), and P.V with the tile kernel again.
-constexpr int32_t kMinRun = 4;         // shorter runs go one token at a time
+constexpr int32_t kMinRun = OMNI_MIN_PREFILL_RUN;  // shorter runs go one token at a time
 constexpr int32_t kBlockTokens = 16;   // query tokens per task
 constexpr int32_t kChunk = 512;        // key positions per step (a multiple of 16)
 constexpr int32_t kScoreStride = kChunk + 16;  // not a power of two: rows in different cache sets

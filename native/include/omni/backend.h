@@ -50,6 +50,12 @@ static inline int64_t omni_kv_offset(int64_t slot, int32_t head, int32_t block_s
   return ((slot / block_size) * n_kv_heads + head) * block_size * head_dim + (slot % block_size) * head_dim;
 }
 
+/* A backend attends the tokens of a run of at least this many consecutive positions of one
+ * sequence in one step the prefill way, giving each the same numbers whatever the run; shorter
+ * runs go the decode way. (The engine leaves at least this many prompt tokens to evaluate
+ * after a reused prefix, so a warm prompt's tail is computed as a cold prefill computes it.) */
+#define OMNI_MIN_PREFILL_RUN 4
+
 /* Causal attention over the paged KV cache. Token t of the batch belongs to
  * a sequence whose blocks are listed in block_tables[t] and attends to that sequence's
  * positions 0 .. n_past[t]-1. */
