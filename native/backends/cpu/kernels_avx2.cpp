@@ -65,8 +65,8 @@ const KernelTable& kernels_avx2() {
     t.matmul[TYPE_BF16].tile = tile_blocked<FloatKernel<W_bf16>>;
     t.dequantize_row = dequantize_row_avx2;
     t.dot_f32 = dot_f32_avx2;
-    t.scores_f16 = scores_f16_rowwise<dot_f16_f32_avx2>;
-    t.mix_f16 = mix_f16_rowwise<axpy_f16_f32_avx2>;
+    t.scores_f16 = scores_f16_avx2;
+    t.mix_f16 = mix_f16_avx2;
     t.exp_scores_f32 = exp_scores_f32_avx2;
     t.scale_f32 = scale_f32_avx2;
     t.f32_to_f16 = f32_to_f16_avx2;
