@@ -5,10 +5,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CancelledError } from '../scheduler/errors.js';
 import { toApiError } from './errors.js';
 
-export function sendSse(request: FastifyRequest, reply: FastifyReply, chunks: AsyncIterable<object>): FastifyReply {
+/** Streams the chunks each event maps to (an event's chunks go out in one write). */
+export function sendSse<E>(request: FastifyRequest, reply: FastifyReply, events: AsyncIterable<E>, toChunks: (e: E) => object[]): FastifyReply {
   async function* frames(): AsyncGenerator<string> {
     try {
-      for await (const chunk of chunks) yield `data: ${JSON.stringify(chunk)}\n\n`;
+      for await (const event of events) {
+        const text = toChunks(event).map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('');
+        if (text) yield text;
+      }
       yield 'data: [DONE]\n\n';
     } catch (err) {
       if (err instanceof CancelledError) return;
@@ -32,9 +36,4 @@ export function abortOnDisconnect(reply: FastifyReply): AbortSignal {
     if (!reply.raw.writableFinished) controller.abort(new CancelledError('the client disconnected'));
   });
   return controller.signal;
-}
-
-/** Maps each item to zero or more chunks. */
-export async function* flatMapChunks<E, C>(events: AsyncIterable<E>, toChunks: (e: E) => C[]): AsyncGenerator<C> {
-  for await (const e of events) yield* toChunks(e);
 }

@@ -12,7 +12,7 @@ import { generationParams, resolveMaxTokens, type GenerationParams } from '../..
 import { schedulingFor, type Scheduling } from '../../openai/scheduling.js';
 import { addUsage } from '../../openai/usage.js';
 import type { ServedModel, ServedModels } from '../../served-models.js';
-import { abortOnDisconnect, flatMapChunks, sendSse } from '../../sse.js';
+import { abortOnDisconnect, sendSse } from '../../sse.js';
 
 interface PromptRun {
   tokens: number[];
@@ -88,7 +88,7 @@ export function completionRoutes(app: FastifyInstance, models: ServedModels): vo
     };
     if (body.stream) {
       const chunker = new CompletionChunker(meta, body.stream_options?.include_usage ?? false);
-      return sendSse(request, reply, flatMapChunks(events, (e) => chunker.chunks(e)));
+      return sendSse(request, reply, events, (e) => chunker.chunks(e));
     }
     return collectCompletion(events, meta, prompts.length * params.n);
   });
