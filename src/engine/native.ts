@@ -143,8 +143,9 @@ export interface NativeContext {
   /**
    * For an empty sequence: attaches cached KV blocks holding the longest run of whole blocks
    * of `tokens`, then copies the shared start of a cached block that matches only in part
-   * (always leaving at least one token to feed), and returns how many tokens that is (0 on a
-   * miss); continue with a step at pos = that number.
+   * (always leaving at least 4 tokens to feed, which the backend then attends as a cold
+   * prefill would), and returns how many tokens that is (0 on a miss); continue with a step
+   * at pos = that number.
    */
   reusePrefix(seq: number, tokens: number[] | Int32Array): number;
   /** Tokens the sequence holds (0 when unknown). */

@@ -2,10 +2,10 @@
 // (chunked prefill) under a token budget, so a long prompt never freezes the streams already
 // running. While streams are generating, a step carries at most as many prompt tokens as it
 // has streams (at least kMinPromptTokens): a newcomer's prompt then costs each stream about
-// one step's time more per step, not a whole prompt's worth at once. It admits waiting sequences while the budget, the sequence limit and the KV cache
-// allow (reusing cached prefix blocks first), and when the KV cache runs out it preempts the
-// lowest-priority, most recently admitted sequence: its blocks are freed and it is recomputed
-// later. Runs only between steps: it is the one place that changes the engine's KV cache.
+// one step's time more per step, not a whole prompt's worth at once. It admits waiting
+// sequences while the budget, the sequence limit and the KV cache allow (reusing cached
+// prefix blocks first), and when the KV cache runs out it preempts the lowest-priority, most
+// recently admitted sequence: its blocks are freed and it is recomputed later. Runs only between steps: it is the one place that changes the engine's KV cache.
 import type { NativeContext, StepEntry } from '../engine/native.js';
 import type { Sequence } from './sequence.js';
 import type { WaitingLine } from './waiting-line.js';
