@@ -5,7 +5,8 @@
 // one step's time more per step, not a whole prompt's worth at once. It admits waiting
 // sequences while the budget, the sequence limit and the KV cache allow (reusing cached
 // prefix blocks first), and when the KV cache runs out it preempts the lowest-priority, most
-// recently admitted sequence: its blocks are freed and it is recomputed later. Runs only between steps: it is the one place that changes the engine's KV cache.
+// recently admitted sequence: its blocks are freed and it is recomputed later. Runs only
+// between steps: it is the one place that changes the engine's KV cache.
 import type { NativeContext, StepEntry } from '../engine/native.js';
 import type { Sequence } from './sequence.js';
 import type { WaitingLine } from './waiting-line.js';
