@@ -44,24 +44,22 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
   const int32_t group = a.n_heads / a.n_kv_heads;
   const int32_t hd = a.head_dim;
   const int32_t n = a.n_past[t];
-  const int64_t ld = n;
   thread_local std::vector<int64_t> offsets;
   if ((int32_t)offsets.size() < n) offsets.resize(n);
   const int32_t* table = a.block_tables[t];
   for (int32_t p = 0; p < n; p++)  // of head 0: head kvh is the same offset from its own base
     offsets[p] = omni_kv_offset((int64_t)table[p / a.block_size] * a.block_size + p % a.block_size, 0, a.block_size,
                                 a.n_kv_heads, hd);
-  if ((int64_t)scratch.size() < group * (ld + 1)) scratch.resize(group * (ld + 1));
-  float* s = scratch.data();         // [group][ld]: scores, then exp(score - max)
-  float* inv_sum = s + group * ld;   // [group]
+  if ((int64_t)scratch.size() < (int64_t)group * (n + 1)) scratch.resize((int64_t)group * (n + 1));
+  float* s = scratch.data();                  // [group][n]: scores, then exp(score - max)
+  float* sum = s + (int64_t)group * n;        // [group]: those summed
   const int64_t first = (int64_t)t * a.n_heads * hd + (int64_t)kvh * group * hd;  // the group's rows are adjacent
   const int64_t head_base = (int64_t)kvh * a.block_size * hd;
-  k.scores_f16(a.q + first, group, hd, a.k_pool + head_base, offsets.data(), n, s, ld);
-  for (int32_t r = 0; r < group; r++) inv_sum[r] = 1.0f / k.exp_scores_f32(s + r * ld, n, a.scale);
+  k.scores_f16(a.q + first, group, hd, a.k_pool + head_base, offsets.data(), n, s, n);
+  for (int32_t r = 0; r < group; r++) sum[r] = k.exp_scores_f32(s + (int64_t)r * n, n, a.scale);
   float* out = a.out + first;
-  k.mix_f16(s, ld, group, hd, a.v_pool + head_base, offsets.data(), n, out);
-  for (int32_t r = 0; r < group; r++)
-    for (int32_t d = 0; d < hd; d++) out[r * hd + d] *= inv_sum[r];
+  k.mix_f16(s, n, group, hd, a.v_pool + head_base, offsets.data(), n, out);
+  for (int32_t r = 0; r < group; r++) k.scale_f32(out + (int64_t)r * hd, 1.0f / sum[r], hd);
 }
 
 // ---- blocked attention for runs of consecutive tokens of one sequence (prefill) ----------
