@@ -1,6 +1,7 @@
 // A fixed set of worker threads that run one parallel loop at a time. The calling thread
 // takes part, so `threads = 2` means the caller plus one worker. Workers spin briefly
-// between loops (a forward pass issues hundreds of small ones per token) and then sleep.
+// between loops (a forward pass issues hundreds of small ones per token), offering their
+// core to other threads now and then, and then sleep.
 #pragma once
 #include <atomic>
 #include <condition_variable>
