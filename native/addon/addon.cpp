@@ -1,7 +1,8 @@
 // The N-API surface: loadModel (async) → Model; Model.info(); createContext → Context;
-// Context.step (async, off the JS thread), truncate, fork, free, evict, reusePrefix; plus quantize/dequantize
-// (used to write test models) and backend probing. Engine exceptions never cross: every
-// error becomes a rejected promise or a thrown JS Error with the engine's message.
+// Context.step (async, off the JS thread), truncate, fork, free, evict, reusePrefix, length,
+// stats, kvBlocksFree; plus quantize/dequantize (used to write test models) and backend probing.
+// Engine exceptions never cross: every error becomes a rejected promise or a thrown JS Error
+// with the engine's message.
 #include <napi.h>
 
 #include <dlfcn.h>
@@ -108,6 +109,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
                                     InstanceMethod("evict", &ContextWrap::Evict),
                                     InstanceMethod("reusePrefix", &ContextWrap::ReusePrefix),
                                     InstanceMethod("length", &ContextWrap::Length), InstanceMethod("stats", &ContextWrap::Stats),
+                                    InstanceMethod("kvBlocksFree", &ContextWrap::KvBlocksFree),
                                     InstanceMethod("dispose", &ContextWrap::Dispose)});
     constructor = Napi::Persistent(f);
   }
@@ -214,6 +216,12 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     o.Set("kvBlockSize", ctx->kv_block_size());
     o.Set("steps", (double)ctx->steps());
     return o;
+  }
+  // stats().kvBlocksFree alone: the planner asks before every step, and building the whole
+  // stats object (the backend's description included) cost it ~15 µs a step.
+  Napi::Value KvBlocksFree(const Napi::CallbackInfo& info) {
+    if (!alive(info.Env())) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), ctx->kv_blocks_free());
   }
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     ctx.reset();  // a running step holds its own reference and finishes first

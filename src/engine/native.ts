@@ -151,6 +151,8 @@ export interface NativeContext {
   /** Tokens the sequence holds (0 when unknown). */
   length(seq: number): number;
   stats(): ContextStats;
+  /** `stats().kvBlocksFree` alone, without building the rest. */
+  kvBlocksFree(): number;
   dispose(): void;
 }
 

@@ -1,6 +1,7 @@
 // Every Prometheus metric the server exports, on a registry of its own (so several servers in one
 // process, as in tests, do not collide).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ModelHistogram } from './model-histogram.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -42,8 +43,8 @@ export class Metrics {
     return new Counter({ name, help, labelNames: ['model'] as const, registers: [this.registry] });
   }
 
-  private modelHistogram(name: string, help: string, buckets: number[]): Histogram<'model'> {
-    return new Histogram({ name, help, labelNames: ['model'] as const, buckets, registers: [this.registry] });
+  private modelHistogram(name: string, help: string, buckets: number[]): ModelHistogram {
+    return new ModelHistogram(name, help, buckets, this.registry);
   }
 
   /** Where the per-model engine gauges are read from at scrape time. */

@@ -201,7 +201,7 @@ export class StepPlanner {
   }
 
   private freeBlocks(): number {
-    this.knownFree ??= this.ctx.stats().kvBlocksFree;
+    this.knownFree ??= this.ctx.kvBlocksFree();
     return this.knownFree;
   }
 

@@ -24,12 +24,12 @@ export class WaitingLine {
 
   /** The sequence that should start next, left in the line. */
   peek(running: readonly Sequence[]): Sequence | undefined {
+    if (this.sequences.size === 0) return undefined; // the planner asks before every step
     const runningPerOwner = new Map<string, number>();
     for (const seq of running) runningPerOwner.set(seq.job.owner, (runningPerOwner.get(seq.job.owner) ?? 0) + 1);
-    const rank = (seq: Sequence): Rank => ({ seq, vtime: this.clocks.vtime(seq.job.owner), running: runningPerOwner.get(seq.job.owner) ?? 0 });
     let best: Rank | undefined;
     for (const seq of this.sequences) {
-      const r = rank(seq);
+      const r: Rank = { seq, vtime: this.clocks.vtime(seq.job.owner), running: runningPerOwner.get(seq.job.owner) ?? 0 };
       if (!best || before(r, best)) best = r;
     }
     return best?.seq;

@@ -85,6 +85,8 @@ test('a fork continues exactly like its parent, and truncation rewinds', async (
   ctx.free(0);
   await ctx.step([{ seq: 0, tokens: promptA, pos: 0 }]);
   const freeBefore = ctx.stats().kvBlocksFree;
+  assert.ok(freeBefore < ctx.stats().kvBlocksTotal);
+  assert.equal(ctx.kvBlocksFree(), freeBefore, 'the lean getter reads the same count');
   ctx.fork(0, 5);
   assert.equal(ctx.stats().kvBlocksFree, freeBefore, 'a fork shares blocks instead of copying');
   assert.equal(ctx.length(5), promptA.length);
@@ -96,6 +98,7 @@ test('a fork continues exactly like its parent, and truncation rewinds', async (
   ctx.free(0);
   ctx.free(5);
   assert.equal(ctx.stats().kvBlocksFree, ctx.stats().kvBlocksTotal, 'freeing returns every block');
+  assert.equal(ctx.kvBlocksFree(), ctx.stats().kvBlocksTotal);
   ctx.dispose();
 });
 
