@@ -74,7 +74,8 @@ export class StepPlanner {
     this.kvChanged(); // the last step used blocks
     this.reap();
     const plan: StepPlan = { entries: [], seqs: [], chunks: [] };
-    const streams = this.running.filter(isGenerating).length;
+    let streams = 0;
+    for (const seq of this.running) if (isGenerating(seq)) streams++;
     const promptTokens = streams > 0 ? Math.max(kMinPromptTokens, streams) : this.options.tokenBudget;
     const budget: Budget = { tokens: this.options.tokenBudget, promptTokens, blocks: 0 };
     this.running.sort((a, b) => a.job.priority - b.job.priority || a.admittedAt - b.admittedAt);

@@ -145,7 +145,6 @@ const penalised = {
   penaltyWindow: 64,
 };
 
-
 test('a sequence with a cached prefix reuses it (whole blocks, then the shared start of one more) and computes the same', async () => {
   const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: B });
   const [cold] = await ctx.step([{ seq: 0, tokens: longPrompt, pos: 0, logits: 'all' }]);
@@ -179,10 +178,10 @@ test('a sequence with a cached prefix reuses it (whole blocks, then the shared s
   const [otherCold] = await ref.step([{ seq: 3, tokens: other, pos: 0, logits: 'all' }]);
   assertClose(otherWarm.logits!, otherCold.logits!.subarray(B * V));
 
-  // A miss attaches nothing.
   // At least 4 tokens (a run attended the prefill way) are always left to evaluate.
   assert.equal(ctx.reusePrefix(4, longPrompt.slice(0, 2 * B)), 2 * B - 4, 'the second block copied but for its last 4 tokens');
   assert.equal(ctx.reusePrefix(5, longPrompt.slice(0, B)), B - 4);
+  // A miss attaches nothing.
   assert.equal(ctx.reusePrefix(6, [2, ...longPrompt.slice(1)]), 0);
   assert.equal(ctx.length(6), 0);
   ctx.dispose();
