@@ -6,8 +6,8 @@
 //
 // 1. Starts `omni serve` as a child process on a free port (--max-queue above --connections)
 //    and waits for GET /health = 200.
-// 2. Per concurrency level c: c clients (openai SDK, streamed /v1/completions, a fixed ~30-token
-//    prompt, temperature 0, max_tokens --tokens, EOG ids banned with logit_bias so every request
+// 2. Per concurrency level c: c clients (load/sse-client.ts, streamed /v1/completions, a fixed
+//    ~30-token prompt, temperature 0, max_tokens --tokens, EOG ids banned with logit_bias so every request
 //    makes exactly that many tokens) each send requests back to back, max(2c, --requests) in all.
 //    TTFT: request start → first content chunk. ITL: each gap between successive content chunks
 //    (one sample per chunk gap; the tok/chunk column says how many tokens a chunk carries).
@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { LoadedModel } from '../src/engine/loaded-model.js';
 import { measureIdleConnections, type IdleConnectionsResult } from './load/idle-connections.js';
 import { runRival } from './load/llamacpp.js';
-import { omniClient, runOmniLevel, type LevelResult, type RequestSpec } from './load/omni-level.js';
+import { runOmniLevel, type LevelResult, type RequestSpec } from './load/omni-level.js';
 import { printReport, resultJson } from './load/report.js';
 import { startServer, type ServerProcess } from './load/server-process.js';
 
@@ -82,7 +82,7 @@ async function readTokenizer(): Promise<{ promptTokens: number[]; eogIds: readon
 }
 
 async function firstModelId(server: ServerProcess): Promise<string> {
-  const list = await omniClient(server.baseUrl).models.list();
+  const list = (await (await fetch(`${server.baseUrl}/v1/models`)).json()) as { data: { id: string }[] };
   if (list.data.length === 0) throw new Error('the server lists no models');
   return list.data[0].id;
 }
@@ -98,11 +98,10 @@ async function measureOmni(eogIds: readonly number[]): Promise<{ levels: LevelRe
       maxTokens: tokens,
       logitBias: Object.fromEntries(eogIds.map((id) => [String(id), -100])),
     };
-    const client = omniClient(server.baseUrl);
-    await runOmniLevel(client, { ...spec, maxTokens: 8 }, 1, 1); // warm-up
+    await runOmniLevel(server.baseUrl, { ...spec, maxTokens: 8 }, 1, 1); // warm-up
     const results: LevelResult[] = [];
     for (const c of levels) {
-      const level = await runOmniLevel(client, spec, c, rounds(c));
+      const level = await runOmniLevel(server.baseUrl, spec, c, rounds(c));
       progress(`Omni c=${c}: ${level.tps.toFixed(1)} tok/s, ${level.ok}/${level.requests} requests, ${(level.wallMs / 1000).toFixed(1)} s`);
       results.push(level);
       if (server.exited()) throw new Error(`the server exited during c=${c}:\n${server.recentOutput().slice(-20).join('\n')}`);

@@ -1,8 +1,8 @@
-// One concurrency level against the Omni server: `c` clients (the official openai SDK, streamed
-// completions) each send `rounds` requests back to back. Per request: time to first content chunk
+// One concurrency level against the Omni server: `c` clients (streamed completions, read by the
+// lean SSE client) each send `rounds` requests back to back. Per request: time to first content chunk
 // and the gaps between content chunks; per level: completion tokens (from the usage chunk) over
 // the level's wall time.
-import OpenAI from 'openai';
+import { streamCompletion } from './sse-client.js';
 
 export interface RequestSpec {
   model: string;
@@ -38,48 +38,41 @@ export interface LevelResult {
   itlMs: number[];
 }
 
-export function omniClient(baseUrl: string): OpenAI {
-  // No retries: a 429 or 5xx must show in the results, not be hidden by the SDK.
-  return new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'none', maxRetries: 0, timeout: 30 * 60_000 });
-}
-
-async function streamOne(client: OpenAI, spec: RequestSpec): Promise<RequestResult> {
+async function streamOne(baseUrl: string, spec: RequestSpec): Promise<RequestResult> {
   const t0 = performance.now();
-  const stream = await client.completions.create({
+  const body = {
     model: spec.model,
     prompt: spec.prompt,
     max_tokens: spec.maxTokens,
     temperature: 0,
     logit_bias: spec.logitBias,
-    stream: true,
     stream_options: { include_usage: true },
-  });
+  };
   const result: RequestResult = { ttftMs: NaN, gapsMs: [], chunks: 0, promptTokens: 0, completionTokens: 0 };
   let last = 0;
-  for await (const chunk of stream) {
+  await streamCompletion(baseUrl, body, (chunk) => {
     if (chunk.usage) {
       result.promptTokens = chunk.usage.prompt_tokens;
       result.completionTokens = chunk.usage.completion_tokens;
     }
     // Content chunks only: not the finish chunk, not the usage chunk.
     const choice = chunk.choices[0];
-    if (!choice || choice.finish_reason !== null || choice.text === '') continue;
+    if (!choice || choice.finish_reason !== null || choice.text === '') return;
     const now = performance.now();
     if (result.chunks === 0) result.ttftMs = now - t0;
     else result.gapsMs.push(now - last);
     last = now;
     result.chunks++;
-  }
+  });
   return result;
 }
 
 function describeError(err: unknown): string {
-  if (err instanceof OpenAI.APIError) return `${err.status ?? 'no status'} ${err.message}`.slice(0, 160);
   return (err instanceof Error ? err.message : String(err)).slice(0, 160);
 }
 
 /** Runs the level: c clients × rounds requests; failures are counted, not thrown. */
-export async function runOmniLevel(client: OpenAI, spec: RequestSpec, c: number, rounds: number): Promise<LevelResult> {
+export async function runOmniLevel(baseUrl: string, spec: RequestSpec, c: number, rounds: number): Promise<LevelResult> {
   const level: LevelResult = {
     c, requests: c * rounds, ok: 0, errors: new Map(), short: 0, wallMs: 0,
     completionTokens: 0, promptTokens: 0, chunks: 0, tps: 0, ttftMs: [], itlMs: [],
@@ -98,7 +91,7 @@ export async function runOmniLevel(client: OpenAI, spec: RequestSpec, c: number,
     level.errors.set(key, (level.errors.get(key) ?? 0) + 1);
   };
   const clientLoop = async () => {
-    for (let r = 0; r < rounds; r++) await streamOne(client, spec).then(record, fail);
+    for (let r = 0; r < rounds; r++) await streamOne(baseUrl, spec).then(record, fail);
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: c }, clientLoop));
