@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import { createContext, loadModel, type NativeContext } from '../src/engine/native.js';
 
 const PP = 512;
@@ -71,12 +71,12 @@ async function llamaRun(nThreads: number, what: 'pp' | 'tg'): Promise<number> {
     const seq = lctx.getSequence();
     if (what === 'pp') {
       const t0 = performance.now();
-      await seq.evaluateWithoutGeneratingNewTokens(prompt);
+      await seq.evaluateWithoutGeneratingNewTokens(prompt as Token[]);
       return PP / ((performance.now() - t0) / 1000);
     }
     let t0 = 0;
     let n = 0;
-    for await (const _ of seq.evaluate(prompt.slice(0, 8), { temperature: 0 })) {
+    for await (const _ of seq.evaluate(prompt.slice(0, 8) as Token[], { temperature: 0 })) {
       if (n === 0) t0 = performance.now();  // the first token comes from the prompt pass
       if (++n > TG) break;
     }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { loadConfig } from '../src/config.js';
 import { generate } from '../src/engine/generate.js';
 import { LoadedModel } from '../src/engine/loaded-model.js';
@@ -110,7 +110,7 @@ async function llamaRuns(): Promise<number[]> {
       const seq = lctx.getSequence();
       let first = 0;
       let n = 0;
-      for await (const _ of seq.evaluate(prompt, { temperature: 0 })) {
+      for await (const _ of seq.evaluate(prompt as Token[], { temperature: 0 })) {
         if (n === 0) first = performance.now();
         if (++n >= tokens) break;
       }
