@@ -7,8 +7,9 @@
 // 1. Starts `omni serve` as a child process on a free port (--max-queue above --connections)
 //    and waits for GET /health = 200.
 // 2. Per concurrency level c: c clients (load/sse-client.ts, streamed /v1/completions, a fixed
-//    ~30-token prompt, temperature 0, max_tokens --tokens, EOG ids banned with logit_bias so every request
-//    makes exactly that many tokens) each send requests back to back, max(2c, --requests) in all.
+//    ~30-token prompt, temperature 0, max_tokens --tokens, EOG ids banned with logit_bias so
+//    every request makes exactly that many tokens) each send requests back to back,
+//    max(2c, --requests) in all.
 //    TTFT: request start → first content chunk. ITL: each gap between successive content chunks
 //    (one sample per chunk gap; the tok/chunk column says how many tokens a chunk carries).
 //    tok/s: completion tokens (from the usage chunk) / the level's wall time.
