@@ -6,7 +6,7 @@
 //
 // 1. Starts `omni serve` as a child process on a free port (--max-queue above --connections)
 //    and waits for GET /health = 200.
-// 2. Per concurrency level c: c clients (load/sse-client.ts, streamed /v1/completions, a fixed
+// 2. Per concurrency level c: c clients (sse-client.ts, streamed /v1/completions, a fixed
 //    ~30-token prompt, temperature 0, max_tokens --tokens, EOG ids banned with logit_bias so
 //    every request makes exactly that many tokens) each send requests back to back,
 //    max(2c, --requests) in all.

@@ -1,8 +1,7 @@
 // npm run bench:server -- --model FILE [--threads N] [--tokens N] [--reps R] [--json]
-// Single-stream generation through the HTTP server (SSE, parsed by a client in this process)
+// Single-stream generation through the HTTP server (SSE, read by sse-client.ts in this process)
 // versus the engine called directly, on the same loaded model, alternating, medians; plus the
 // time to first token the HTTP path adds, and node-llama-cpp's generation on the same file.
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +13,7 @@ import { createContext } from '../src/engine/native.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { buildApp } from '../src/server/app.js';
 import { ServedModels } from '../src/server/served-models.js';
+import { streamCompletion } from './sse-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,38 +65,23 @@ const models = new ServedModels(config, new Metrics());
 models.add({ name: 'bench', path: modelPath }, model);
 const app = await buildApp(config, models, new Metrics());
 await app.listen({ host: '127.0.0.1', port: 0 });
-const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/completions`;
+const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-/** Streams one completion with node:http (a lean client: its parsing shares this machine's cores). */
-function httpRun(): Promise<Run> {
-  const body = JSON.stringify({ model: 'bench', prompt, max_tokens: tokens, temperature: 0, logit_bias: banEog, stream: true });
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let first = 0;
-    let n = 0;
-    let buffered = '';
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => {
-        buffered += text;
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const event = buffered.slice(6, end);
-          buffered = buffered.slice(end + 2);
-          // Content chunks only: not the finish chunk, not [DONE].
-          if (event === '[DONE]' || event.includes('"finish_reason":"')) continue;
-          if (n++ === 0) first = performance.now();
-        }
-      });
-      res.on('end', () => {
-        const done = performance.now();
-        if (n < tokens * 0.9) reject(new Error(`the server streamed ${n} chunks for ${tokens} tokens`));
-        else resolve({ ttftMs: first - t0, tps: (n - 1) / ((done - first) / 1000) });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
+/** Streams one completion with the lean client (its parsing shares this machine's cores). */
+async function httpRun(): Promise<Run> {
+  const body = { model: 'bench', prompt, max_tokens: tokens, temperature: 0, logit_bias: banEog };
+  const t0 = performance.now();
+  let first = 0;
+  let n = 0;
+  await streamCompletion(baseUrl, body, (chunk) => {
+    // Content chunks only: not the finish chunk.
+    const choice = chunk.choices[0];
+    if (!choice || choice.finish_reason !== null || choice.text === '') return;
+    if (n++ === 0) first = performance.now();
   });
+  const done = performance.now();
+  if (n < tokens * 0.9) throw new Error(`the server streamed ${n} chunks for ${tokens} tokens`);
+  return { ttftMs: first - t0, tps: (n - 1) / ((done - first) / 1000) };
 }
 
 // ---- node-llama-cpp, the same prompt and token count ---------------------------------------

@@ -1,8 +1,8 @@
 // One concurrency level against the Omni server: `c` clients (streamed completions, read by
-// sse-client.ts) each send `rounds` requests back to back. Per request: time to first content
+// ../sse-client.ts) each send `rounds` requests back to back. Per request: time to first content
 // chunk and the gaps between content chunks; per level: completion tokens (from the usage
 // chunk) over the level's wall time.
-import { streamCompletion } from './sse-client.js';
+import { streamCompletion } from '../sse-client.js';
 
 export interface RequestSpec {
   model: string;

@@ -1,8 +1,8 @@
-// A lean streaming client for the load benchmark: node:http with keep-alive, reading the SSE
-// events of one streamed /v1/completions request as they arrive. On a 2-core machine the load
-// generator shares the cores the server computes on: the official SDK took ~170 µs of CPU per
-// chunk (13% of a core at c=16), this client ~65 µs, so the figures describe the server rather
-// than its load generator, as autocannon's would.
+// A lean streaming client for the benchmarks: node:http with keep-alive, reading the SSE
+// events of one streamed /v1/completions request as they arrive. On a 2-core machine the
+// client shares the cores the server computes on: the official SDK took ~170 µs of CPU per
+// chunk (13% of a core at c=16 in bench:load), this client ~65 µs, so the figures describe the
+// server rather than its client, as autocannon's would.
 import http from 'node:http';
 
 /** One parsed `data:` event of the stream (a chunk object), in arrival order. */
