@@ -56,4 +56,14 @@ test('a CORS preflight passes without a key; allowed origins only', async () => 
   assert.match(allowed.headers.get('access-control-expose-headers') ?? '', /x-request-id/);
   const other = await fetch(`${open.url}/v1/models`, { headers: { origin: 'https://evil.example' } });
   assert.equal(other.headers.get('access-control-allow-origin'), null);
+
+  // A stream is written straight to the socket: it must carry the same headers.
+  const stream = await fetch(`${open.url}/v1/completions`, {
+    method: 'POST',
+    headers: { origin: 'https://app.example', 'content-type': 'application/json', 'x-request-id': 'trace-stream-1' },
+    body: JSON.stringify({ model: 'stories', prompt: 'Once', max_tokens: 2, stream: true }),
+  });
+  assert.equal(stream.headers.get('access-control-allow-origin'), 'https://app.example');
+  assert.equal(stream.headers.get('x-request-id'), 'trace-stream-1');
+  assert.match(await stream.text(), /data: \[DONE\]\n\n$/);
 });

@@ -124,8 +124,14 @@ test('x-request-id is honoured or generated, and responses validate against the 
 });
 
 test('/metrics exports requests, tokens, latency histograms, queue and KV gauges', async () => {
+  const streamed = () => rawPost('/v1/chat/completions', { model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, stream: true });
+  const chatCount = (metrics: string) => Number(/omni_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  await streamed();
+  const before = chatCount(await (await fetch(`${server.url}/metrics`)).text());
+  await streamed();
   await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 3 });
   const text = await (await fetch(`${server.url}/metrics`)).text();
+  assert.equal(chatCount(text), before + 1, 'a streamed response is counted too');
   assert.match(text, /omni_http_requests_total\{route="\/v1\/completions",method="POST",status="200"\} \d+/);
   assert.match(text, /omni_generated_tokens_total\{model="stories"\} \d+/);
   assert.match(text, /omni_prompt_tokens_total\{model="stories"\} \d+/);

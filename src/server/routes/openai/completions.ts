@@ -46,6 +46,8 @@ function runPrompts(
     stop.abort(new CancelledError('another prompt of the request was refused'));
     throw err;
   }
+  // One prompt (the usual case): its own stream already has the right indexes and usage.
+  if (streams.length === 1) return streams[0];
   const merged = new Channel<GenerationEvent>();
   merged.onConsumerGone(() => stop.abort(new CancelledError('the client stopped reading')));
   let usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
