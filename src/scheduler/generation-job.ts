@@ -39,6 +39,8 @@ export class GenerationJob extends Job {
   private forked = false;
   private cachedTokens = -1;
   private firstToken = true;
+  /** Tokens taken since the last delivery, counted into the metrics once per step. */
+  private uncounted = 0;
 
   constructor(
     private readonly request: GenerationRequest,
@@ -119,12 +121,17 @@ export class GenerationJob extends Job {
     seq.tokens.push(result.token);
     choice.generated++;
     this.context.charge(this.owner, 1);
-    this.context.metrics?.generatedTokens.inc(labels);
+    this.uncounted++;
     choice.undelivered.push({ token: result.token, logprobs: this.request.logprobs === undefined ? undefined : tokenLogprobs(result) });
     if (choice.generated >= this.request.maxTokens) this.endChoice(choice, 'length');
   }
 
   deliver(): void {
+    if (this.uncounted > 0) {
+      // prom-client hashes the labels on every call: once per step, not once per token.
+      this.context.metrics?.generatedTokens.inc({ model: this.context.modelId }, this.uncounted);
+      this.uncounted = 0;
+    }
     if (this.ended) return;
     for (const choice of this.choices) {
       for (const { token, logprobs } of choice.undelivered.splice(0)) {

@@ -124,16 +124,22 @@ test('x-request-id is honoured or generated, and responses validate against the 
 });
 
 test('/metrics exports requests, tokens, latency histograms, queue and KV gauges', async () => {
-  const streamed = () => rawPost('/v1/chat/completions', { model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, stream: true });
+  /** Streams a chat completion; returns its completion_tokens (from the usage chunk). */
+  const streamed = async () => {
+    const body = { model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, stream: true, stream_options: { include_usage: true } };
+    const events = (await rawPost('/v1/chat/completions', body)).text.split('\n\n').filter(Boolean);
+    return JSON.parse(events[events.length - 2].slice('data: '.length)).usage.completion_tokens as number;
+  };
   const chatCount = (metrics: string) => Number(/omni_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+  const generated = (metrics: string) => Number(/omni_generated_tokens_total\{model="stories"\} (\d+)/.exec(metrics)?.[1]);
   await streamed();
-  const before = chatCount(await (await fetch(`${server.url}/metrics`)).text());
-  await streamed();
-  await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 3 });
+  const first = await (await fetch(`${server.url}/metrics`)).text();
+  const streamedTokens = await streamed();
+  const cmpl = await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'Once', max_tokens: 3, n: 2 });
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  assert.equal(chatCount(text), before + 1, 'a streamed response is counted too');
+  assert.equal(chatCount(text), chatCount(first) + 1, 'a streamed response is counted too');
   assert.match(text, /omni_http_requests_total\{route="\/v1\/completions",method="POST",status="200"\} \d+/);
-  assert.match(text, /omni_generated_tokens_total\{model="stories"\} \d+/);
+  assert.equal(generated(text), generated(first) + streamedTokens + cmpl.json.usage.completion_tokens, 'every generated token is counted');
   assert.match(text, /omni_prompt_tokens_total\{model="stories"\} \d+/);
   assert.match(text, /omni_time_to_first_token_seconds_bucket\{le="0.1",model="stories"\} \d+/);
   assert.match(text, /omni_inter_token_latency_seconds_count\{model="stories"\} [1-9]/);
