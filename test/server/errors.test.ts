@@ -31,6 +31,8 @@ test('a bad value is a 400 naming the field', async () => {
   assertError(await chat({ messages }), 400, 'model');
   assertError(await chat({ model: 'stories', messages, logit_bias: { 999999: 5 } }), 400, 'logit_bias');
   assertError(await chat({ model: 'stories', messages, top_logprobs: 2 }), 400, 'top_logprobs');
+  assertError(await chat({ model: 'stories', messages, stream_options: { include_usage: true } }), 400, 'stream_options');
+  assertError(await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'x', stream: false, stream_options: {} }), 400, 'stream_options');
   assertError(await chat({ model: 'stories', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }), 400, 'messages[0].content[0].type');
   assertError(await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: 'x', suffix: 'y' }), 400, 'suffix');
   assertError(await postJson(`${server.url}/v1/completions`, { model: 'stories', prompt: [999999] }), 400, 'prompt');

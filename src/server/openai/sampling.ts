@@ -39,6 +39,9 @@ export interface GenerationParams {
 }
 
 export function generationParams(body: SamplingBody, vocabSize: number): GenerationParams {
+  if (body.stream_options !== undefined && body.stream !== true) {
+    throw invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', 'invalid_value');
+  }
   const logitBias: [number, number][] = [];
   for (const [key, bias] of Object.entries(body.logit_bias ?? {})) {
     const id = Number(key);

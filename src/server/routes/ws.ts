@@ -29,7 +29,9 @@ export function wsRoutes(app: FastifyInstance, models: ServedModels): void {
       running.set(id, controller);
       const log = request.log.child({ wsId: id });
       try {
-        const chat = startChat(models, body, { signal: controller.signal, log, apiKey: request.apiKey });
+        // Over the socket every request streams, whatever its body says.
+        const streamed = body !== null && typeof body === 'object' ? { ...body, stream: true } : body;
+        const chat = startChat(models, streamed, { signal: controller.signal, log, apiKey: request.apiKey });
         const chunker = new ChatChunker(chat.meta, chat.body.stream_options?.include_usage ?? false);
         for await (const event of chat.events) for (const data of chunker.chunks(event)) send({ id, type: 'chunk', data });
         send({ id, type: 'done' });
