@@ -21,7 +21,11 @@ export function sendSse<E>(request: FastifyRequest, reply: FastifyReply, events:
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   });
-  void pump();
+  pump().catch((err: unknown) => {
+    // Only a bug gets here (pump handles the stream's own errors): never an unhandled rejection.
+    request.log.error({ err }, 'writing the event stream failed');
+    res.destroy();
+  });
   return reply;
 
   async function pump(): Promise<void> {
