@@ -13,7 +13,7 @@ import { createContext } from '../src/engine/native.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { buildApp } from '../src/server/app.js';
 import { ServedModels } from '../src/server/served-models.js';
-import { streamCompletion } from './sse-client.js';
+import { isContentChunk, streamCompletion } from './sse-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -74,10 +74,7 @@ async function httpRun(): Promise<Run> {
   let first = 0;
   let n = 0;
   await streamCompletion(baseUrl, body, (chunk) => {
-    // Content chunks only: not the finish chunk.
-    const choice = chunk.choices[0];
-    if (!choice || choice.finish_reason !== null || choice.text === '') return;
-    if (n++ === 0) first = performance.now();
+    if (isContentChunk(chunk) && n++ === 0) first = performance.now();
   });
   const done = performance.now();
   if (n < tokens * 0.9) throw new Error(`the server streamed ${n} chunks for ${tokens} tokens`);

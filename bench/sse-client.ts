@@ -14,6 +14,12 @@ export interface CompletionChunk {
   error?: { message: string };
 }
 
+/** A chunk that carries generated text: not the finish chunk, not the usage chunk. */
+export function isContentChunk(chunk: CompletionChunk): boolean {
+  const choice = chunk.choices[0];
+  return choice !== undefined && choice.finish_reason === null && choice.text !== '';
+}
+
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
 /**

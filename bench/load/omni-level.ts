@@ -2,7 +2,7 @@
 // ../sse-client.ts) each send `rounds` requests back to back. Per request: time to first content
 // chunk and the gaps between content chunks; per level: completion tokens (from the usage
 // chunk) over the level's wall time.
-import { streamCompletion } from '../sse-client.js';
+import { isContentChunk, streamCompletion } from '../sse-client.js';
 
 export interface RequestSpec {
   model: string;
@@ -55,9 +55,7 @@ async function streamOne(baseUrl: string, spec: RequestSpec): Promise<RequestRes
       result.promptTokens = chunk.usage.prompt_tokens;
       result.completionTokens = chunk.usage.completion_tokens;
     }
-    // Content chunks only: not the finish chunk, not the usage chunk.
-    const choice = chunk.choices[0];
-    if (!choice || choice.finish_reason !== null || choice.text === '') return;
+    if (!isContentChunk(chunk)) return;
     const now = performance.now();
     if (result.chunks === 0) result.ttftMs = now - t0;
     else result.gapsMs.push(now - last);

@@ -41,6 +41,8 @@ export class GenerationJob extends Job {
   private firstToken = true;
   /** Tokens taken since the last delivery, counted into the metrics once per step. */
   private uncounted = 0;
+  /** The metrics' labels, built once rather than per token. */
+  private readonly labels: { model: string };
 
   constructor(
     private readonly request: GenerationRequest,
@@ -64,7 +66,8 @@ export class GenerationJob extends Job {
       };
     });
     this.forked = request.n === 1;
-    context.metrics?.promptTokens.inc({ model: context.modelId }, request.prompt.length);
+    this.labels = { model: context.modelId };
+    context.metrics?.promptTokens.inc(this.labels, request.prompt.length);
   }
 
   /** The first choice enters the waiting line; with n > 1 the others follow it by forking. */
@@ -105,13 +108,12 @@ export class GenerationJob extends Job {
   take(seq: Sequence, result: StepResult, _chunk: number): void {
     if (result.token === undefined) return;
     const choice = this.choices[seq.index];
-    const labels = { model: this.context.modelId };
     const now = performance.now();
     if (this.firstToken) {
       this.firstToken = false;
-      this.context.metrics?.timeToFirstToken.observe(labels, (now - this.options.queuedAt) / 1000);
+      this.context.metrics?.timeToFirstToken.observe(this.labels, (now - this.options.queuedAt) / 1000);
     } else if (choice.lastTokenAt > 0) {
-      this.context.metrics?.interTokenLatency.observe(labels, (now - choice.lastTokenAt) / 1000);
+      this.context.metrics?.interTokenLatency.observe(this.labels, (now - choice.lastTokenAt) / 1000);
     }
     choice.lastTokenAt = now;
     if (this.eog.has(result.token)) {
@@ -129,7 +131,7 @@ export class GenerationJob extends Job {
   deliver(): void {
     if (this.uncounted > 0) {
       // prom-client hashes the labels on every call: once per step, not once per token.
-      this.context.metrics?.generatedTokens.inc({ model: this.context.modelId }, this.uncounted);
+      this.context.metrics?.generatedTokens.inc(this.labels, this.uncounted);
       this.uncounted = 0;
     }
     if (this.ended) return;
