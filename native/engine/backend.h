@@ -29,6 +29,22 @@ class Backend {
   void check(int rc, const char* op) const;
 
   float* alloc_floats(size_t count);
+
+  // Brackets one forward pass (the backend's begin_pass/end_pass) for as long as it lives.
+  class PassScope {
+   public:
+    explicit PassScope(const Backend& be) : be_(be) {
+      if (be_.vt_->begin_pass) be_.vt_->begin_pass(be_.b_);
+    }
+    ~PassScope() {
+      if (be_.vt_->end_pass) be_.vt_->end_pass(be_.b_);
+    }
+    PassScope(const PassScope&) = delete;
+    PassScope& operator=(const PassScope&) = delete;
+
+   private:
+    const Backend& be_;
+  };
   void free(void* p);
 
  private:

@@ -54,6 +54,7 @@ void Forward::ensure_capacity(size_t n, size_t n_logits) {
 }
 
 void Forward::run(const ForwardBatch& batch, float* logits, float* hidden) {
+  Backend::PassScope pass(be_);
   const auto& ops = be_.ops();
   omni_backend* b = be_.handle();
   const ModelWeights& w = weights_;

@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -23,10 +25,45 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 // engine's own speed.
 constexpr int kPollsPerYield = 16;
 constexpr int kPollsBeforeYielding = 64;
+
+// The CPUs this process may run on, in order.
+std::vector<int> usable_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  return cpus;
+}
+
+// Best effort: a thread that cannot be pinned still computes correctly.
+void pin_this_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads), shares_(n_threads_) {
+  if (n_threads_ > 1) {
+    std::vector<int> cpus = usable_cpus();
+    if ((int)cpus.size() == n_threads_) pinned_cpus_ = std::move(cpus);
+  }
   for (int t = 1; t < n_threads_; t++) workers_.emplace_back([this, t] { worker_main(t); });
+}
+
+void ThreadPool::begin_pass() {
+  if (pinned_cpus_.empty()) return;
+  caller_pinned_ = pthread_getaffinity_np(pthread_self(), sizeof caller_mask_, &caller_mask_) == 0;
+  if (caller_pinned_) pin_this_thread(pinned_cpus_[0]);
+}
+
+void ThreadPool::end_pass() {
+  if (!caller_pinned_) return;
+  pthread_setaffinity_np(pthread_self(), sizeof caller_mask_, &caller_mask_);
+  caller_pinned_ = false;
 }
 
 ThreadPool::~ThreadPool() {
@@ -76,6 +113,7 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
 }
 
 void ThreadPool::worker_main(int thread) {
+  if (!pinned_cpus_.empty()) pin_this_thread(pinned_cpus_[thread]);
   uint64_t seen = 0;
   for (;;) {
     auto spin_until = std::chrono::steady_clock::now() + kSpinTime;

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define OMNI_BACKEND_ABI_VERSION 2
+#define OMNI_BACKEND_ABI_VERSION 3
 
 typedef struct omni_backend omni_backend; /* one instance: a device plus its worker threads */
 
@@ -126,6 +126,12 @@ typedef struct omni_backend_vtable {
   int (*rope)(omni_backend* b, float* x, int64_t n, const int32_t* positions, const omni_rope_args* args);
   int (*kv_store)(omni_backend* b, const omni_kv_store_args* args);
   int (*attention)(omni_backend* b, const omni_attention_args* args);
+
+  /* Bracket one forward pass on the calling thread: every op of the pass runs between them,
+   * on that thread. Either may be NULL. (The CPU backend pins the thread to a core for the
+   * pass when its threads own the machine, see thread_pool.h.) */
+  void (*begin_pass)(omni_backend* b);
+  void (*end_pass)(omni_backend* b);
 } omni_backend_vtable;
 
 /* The one symbol a backend library exports. */
