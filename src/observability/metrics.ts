@@ -52,7 +52,9 @@ export class Metrics {
 
   constructor() {
     const read = () => this.engineStats();
-    collectDefaultMetrics({ register: this.registry, prefix: 'omni_' });
+    // The event-loop lag monitor samples on a timer; at its default 10 ms it woke the event loop
+    // ~100 times a second, each time taking a core from a compute thread in the middle of a step.
+    collectDefaultMetrics({ register: this.registry, prefix: 'omni_', eventLoopMonitoringPrecision: 100 });
     const gauge = (name: string, help: string, pick: (s: EngineStats) => number) =>
       new Gauge({
         name,
