@@ -29,6 +29,7 @@ class Backend {
   void check(int rc, const char* op) const;
 
   float* alloc_floats(size_t count);
+  void free(void* p);
 
   // Brackets one forward pass (the backend's begin_pass/end_pass) for as long as it lives.
   class PassScope {
@@ -45,7 +46,6 @@ class Backend {
    private:
     const Backend& be_;
   };
-  void free(void* p);
 
  private:
   const omni_backend_vtable* vt_;

@@ -94,7 +94,7 @@ int main() {
   CPU_ZERO(&two);
   CPU_SET(usable[0], &two);
   CPU_SET(usable[1], &two);
-  sched_setaffinity(0, sizeof two, &two);  // the whole process (threads made later inherit it)
+  sched_setaffinity(0, sizeof two, &two);  // this thread; the pools' threads, made later, inherit it
   const std::vector<int> cpus = {usable[0], usable[1]};
 
   every_task_runs_once();

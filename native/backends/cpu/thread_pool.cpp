@@ -26,7 +26,7 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 constexpr int kPollsPerYield = 16;
 constexpr int kPollsBeforeYielding = 64;
 
-// The CPUs this process may run on, in order.
+// The CPUs the calling thread may run on (the process's, unless narrowed), in order.
 std::vector<int> usable_cpus() {
   std::vector<int> cpus;
   cpu_set_t set;
