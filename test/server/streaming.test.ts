@@ -1,6 +1,7 @@
 // The SSE bytes on the wire, what a disconnect does to the engine, and many clients at once.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { assertMatchesSchema } from '../helpers/openapi-contract.js';
 import { engineSteps, postJson, startServer, testModelSpecs, type TestServer } from '../helpers/server.js';
@@ -63,6 +64,69 @@ test('without include_usage no chunk carries usage', async () => {
   for (const c of chunks) {
     assert.equal('usage' in c, false);
     assertMatchesSchema('CompletionChunk', c);
+  }
+});
+
+/** Sends raw HTTP/1.1 requests on one TCP connection, one after another; returns each response's bytes. */
+async function rawExchanges(requests: string[]): Promise<Buffer[]> {
+  const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+  const responses: Buffer[] = [];
+  try {
+    for (const request of requests) {
+      responses.push(await new Promise<Buffer>((resolve, reject) => {
+        let bytes = Buffer.alloc(0);
+        const onData = (d: Buffer) => {
+          bytes = Buffer.concat([bytes, d]);
+          if (bytes.subarray(-7).toString('latin1') === '\r\n0\r\n\r\n') {
+            socket.off('data', onData);
+            resolve(bytes);
+          }
+        };
+        socket.on('data', onData);
+        socket.once('error', reject);
+        socket.write(request);
+      }));
+    }
+  } finally {
+    socket.destroy();
+  }
+  return responses;
+}
+
+test('SSE chunked framing: one event per chunk, sizes in bytes, the connection reusable after', async () => {
+  // Bias towards a token whose text is non-ASCII, so bytes and characters differ in every event.
+  const tokenizer = server.models.get('smollm2')!.model.tokenizer;
+  const wide = [...Array(tokenizer.vocabSize).keys()].find((id) => {
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    try {
+      return /^[\u0400-\u04ff\u4e00-\u9fff]+$/.test(text.decode(tokenizer.tokenToBytes(id)));
+    } catch {
+      return false;
+    }
+  })!;
+  const body = JSON.stringify({ model: 'smollm2', prompt: 'Hi', max_tokens: 4, temperature: 0, stream: true, logit_bias: { [wide]: 100 } });
+  const request = `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  const responses = await rawExchanges([request, request]);
+  for (const bytes of responses) {
+    const headEnd = bytes.indexOf('\r\n\r\n');
+    assert.match(bytes.toString('latin1', 0, headEnd), /^HTTP\/1\.1 200 .*transfer-encoding: chunked/is);
+    let at = headEnd + 4;
+    const events: string[] = [];
+    for (;;) {
+      const lineEnd = bytes.indexOf('\r\n', at);
+      const size = parseInt(bytes.toString('latin1', at, lineEnd), 16);
+      at = lineEnd + 2;
+      if (size === 0) break;
+      events.push(bytes.toString('utf8', at, at + size));
+      assert.equal(bytes.toString('latin1', at + size, at + size + 2), '\r\n', 'a chunk ends where its size says');
+      at += size + 2;
+    }
+    assert.equal(bytes.length, at + 2, 'nothing after the last chunk');
+    for (const e of events) assert.match(e, /^data: [^\n]+\n\n$/, 'each chunk is one whole event');
+    assert.equal(events.pop(), 'data: [DONE]\n\n');
+    const text = events.map((e) => JSON.parse(e.slice(6)).choices[0].text).join('');
+    assert.equal(text, tokenizer.detokenize(Array(4).fill(wide), { stripLeadingSpace: false }));
+    assert.ok(Buffer.byteLength(text) > text.length, 'the text is not ASCII');
   }
 });
 
