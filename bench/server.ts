@@ -1,7 +1,9 @@
 // npm run bench:server -- --model FILE [--threads N] [--tokens N] [--reps R] [--json]
 // Single-stream generation through the HTTP server (SSE, read by sse-client.ts in this process)
-// versus the engine called directly, on the same loaded model, alternating, medians; plus the
+// versus the engine called directly, on the same loaded model, in alternating pairs; plus the
 // time to first token the HTTP path adds, and node-llama-cpp's generation on the same file.
+// This machine's speed drifts from second to second, so the ratio is the median of the pairs'
+// ratios (each HTTP run against the engine run just before it) rather than a ratio of medians.
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +22,7 @@ const { values } = parseArgs({
     model: { type: 'string' },
     threads: { type: 'string', default: '2' },
     tokens: { type: 'string', default: '128' },
-    reps: { type: 'string', default: '5' },
+    reps: { type: 'string', default: '9' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -126,7 +128,7 @@ const result = {
   tokens,
   engine_tps: engineTps,
   http_tps: httpTps,
-  ratio: httpTps / engineTps,
+  ratio: median(viaHttp.map((r, i) => r.tps / engine[i].tps)),
   engine_ttft_ms: median(engine.map((r) => r.ttftMs)),
   http_ttft_ms: median(viaHttp.map((r) => r.ttftMs)),
   ttft_overhead_ms: median(viaHttp.map((r) => r.ttftMs)) - median(engine.map((r) => r.ttftMs)),
@@ -134,11 +136,11 @@ const result = {
   http_vs_llamacpp: httpTps / llamaTps,
 };
 const f = (x: number) => x.toFixed(1).padStart(8);
-console.log(`\n${result.model}, ${threads} thread(s), ${tokens} tokens per run, ${reps} repetitions (medians), prompt ${prompt.length} tokens`);
+console.log(`\n${result.model}, ${threads} thread(s), ${tokens} tokens per run, ${reps} pairs of runs (medians), prompt ${prompt.length} tokens`);
 console.log('                         tok/s    first token ms');
 console.log(`engine, direct        ${f(engineTps)}    ${f(result.engine_ttft_ms)}`);
 console.log(`HTTP SSE              ${f(httpTps)}    ${f(result.http_ttft_ms)}`);
-console.log(`ratio / overhead      ${f(result.ratio)}    ${f(result.ttft_overhead_ms)}`);
+console.log(`ratio / overhead      ${result.ratio.toFixed(3).padStart(8)}    ${f(result.ttft_overhead_ms)}    (ratio: median of the pairs' ratios)`);
 console.log(`node-llama-cpp        ${f(llamaTps)}    (its better of ${threads} and 1 thread; HTTP is ${result.http_vs_llamacpp.toFixed(2)}x)`);
 if (values.json) console.log(JSON.stringify(result));
 model.dispose();
