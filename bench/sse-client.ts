@@ -133,7 +133,7 @@ export async function streamCompletion(baseUrl: string, body: object, onChunk: C
   const pool = idleList(url.host);
   for (;;) {
     const reused = pool.pop();
-    const conn = reused?.usable ? reused : new Connection(url, (c) => pool.includes(c) && pool.splice(pool.indexOf(c), 1));
+    const conn = reused?.usable ? reused : new Connection(url, (closed) => removeFrom(pool, closed));
     try {
       const { keepAlive } = await conn.exchange(request, onChunk);
       if (keepAlive) {
@@ -147,6 +147,11 @@ export async function streamCompletion(baseUrl: string, body: object, onChunk: C
       if (conn !== reused) throw new Error(`the connection closed before a response (${err.message})`);
     }
   }
+}
+
+function removeFrom<T>(list: T[], item: T): void {
+  const at = list.indexOf(item);
+  if (at >= 0) list.splice(at, 1);
 }
 
 function errorMessage(text: string): string {
