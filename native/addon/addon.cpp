@@ -12,6 +12,7 @@
 
 #include "convert.h"
 #include "cpu_features.h"
+#include "event_loop_hooks.h"
 #include "quant.h"
 
 namespace omni::addon {
@@ -155,6 +156,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     }
     std::shared_ptr<Context> ctx = this->ctx;
     std::shared_ptr<Model> keep = model;
+    step_started(env);
     return run_async(
         env, [ctx, keep, inputs]() { return ctx->run_claimed(*inputs); },
         [](Napi::Env env, std::vector<SeqOutput>& out) -> Napi::Value { return outputs_to_js(env, out); },
@@ -337,6 +339,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  install_event_loop_hooks(env);
   ModelWrap::Init(env);
   ContextWrap::Init(env);
   exports.Set("loadModel", Napi::Function::New(env, LoadModel));

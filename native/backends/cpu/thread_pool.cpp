@@ -3,6 +3,8 @@
 #include <pthread.h>
 
 #include <chrono>
+
+#include "host_thread.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define OMNI_PAUSE() _mm_pause()
@@ -26,12 +28,13 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 constexpr int kPollsPerYield = 16;
 constexpr int kPollsBeforeYielding = 64;
 
-// The CPUs the calling thread may run on (the process's, unless narrowed), in order.
+// The CPUs the calling thread may run on (the process's, unless narrowed; a host-thread pin
+// does not count), in order.
 std::vector<int> usable_cpus() {
   std::vector<int> cpus;
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  if (!host_thread::own_cpu_mask(&set)) return cpus;
   for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
   return cpus;
@@ -51,6 +54,7 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads
     std::vector<int> cpus = usable_cpus();
     if ((int)cpus.size() == n_threads_) pinned_cpus_ = std::move(cpus);
   }
+  if (!pinned_cpus_.empty()) host_thread::offer_cpu(pinned_cpus_.back());
   for (int t = 1; t < n_threads_; t++) workers_.emplace_back([this, t] { worker_main(t); });
 }
 
@@ -74,12 +78,16 @@ ThreadPool::~ThreadPool() {
   }
   wake_.notify_all();
   for (auto& w : workers_) w.join();
+  if (!pinned_cpus_.empty()) host_thread::withdraw_cpu(pinned_cpus_.back());
 }
 
 void ThreadPool::work(int thread) {
+  // The last thread shares its CPU with the host thread when the pool pins (host_thread.h).
+  const int host_cpu = !pinned_cpus_.empty() && thread == n_threads_ - 1 ? pinned_cpus_[thread] : -1;
   for (int i = 0; i < n_threads_; i++) {
     std::atomic<uint64_t>& share = shares_[(thread + i) % n_threads_].word;
     for (;;) {
+      if (host_cpu >= 0 && host_thread::working_on(host_cpu)) return;
       const uint64_t claim = share.fetch_add(1, std::memory_order_acquire);
       if ((claim & 0xffffffffu) >= (claim >> 32)) break;
       fn_(ctx_, (int64_t)(claim & 0xffffffffu), thread);

@@ -1,0 +1,90 @@
+#include "host_thread.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+namespace omni::cpu::host_thread {
+
+namespace {
+
+std::mutex offers_mutex;
+std::vector<int> offered_cpus;  // one entry per pinning pool alive
+
+std::atomic<int> working_cpu{-1};
+
+// The host thread's pin (a JS thread of its own: each keeps its own state).
+thread_local int pinned_cpu = -1;
+thread_local cpu_set_t saved_mask;
+
+// In the child of a fork: a process started from the host thread must not inherit the pin.
+void restore_in_child() {
+  if (pinned_cpu < 0) return;
+  sched_setaffinity(0, sizeof saved_mask, &saved_mask);
+  pinned_cpu = -1;
+}
+
+void pin_to(int cpu) {
+  static std::once_flag atfork_registered;
+  std::call_once(atfork_registered, [] { pthread_atfork(nullptr, nullptr, restore_in_child); });
+  if (pthread_getaffinity_np(pthread_self(), sizeof saved_mask, &saved_mask) != 0) return;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) pinned_cpu = cpu;
+}
+
+}  // namespace
+
+void offer_cpu(int cpu) {
+  std::lock_guard<std::mutex> lock(offers_mutex);
+  offered_cpus.push_back(cpu);
+}
+
+void withdraw_cpu(int cpu) {
+  std::lock_guard<std::mutex> lock(offers_mutex);
+  auto it = std::find(offered_cpus.begin(), offered_cpus.end(), cpu);
+  if (it != offered_cpus.end()) offered_cpus.erase(it);
+}
+
+bool working_on(int cpu) { return working_cpu.load(std::memory_order_relaxed) == cpu; }
+
+void start_working() {
+  if (pinned_cpu < 0) {
+    int cpu = -1;
+    {
+      std::lock_guard<std::mutex> lock(offers_mutex);
+      if (!offered_cpus.empty()) cpu = offered_cpus.back();
+    }
+    if (cpu < 0) return;
+    pin_to(cpu);
+    if (pinned_cpu < 0) return;
+  }
+  working_cpu.store(pinned_cpu, std::memory_order_relaxed);
+}
+
+void stop_working() {
+  // Called before every wait for events: write only when there is something to clear, so the
+  // pool threads that read this word keep it in their caches.
+  if (working_cpu.load(std::memory_order_relaxed) != -1) working_cpu.store(-1, std::memory_order_relaxed);
+}
+
+void release() {
+  stop_working();
+  if (pinned_cpu < 0) return;
+  pthread_setaffinity_np(pthread_self(), sizeof saved_mask, &saved_mask);
+  pinned_cpu = -1;
+}
+
+bool own_cpu_mask(cpu_set_t* set) {
+  if (pinned_cpu >= 0) {
+    *set = saved_mask;
+    return true;
+  }
+  return pthread_getaffinity_np(pthread_self(), sizeof *set, set) == 0;
+}
+
+}  // namespace omni::cpu::host_thread
