@@ -69,7 +69,7 @@ export const SETTINGS: readonly Setting[] = [
     help: '`[name=]PATH_OR_HF_REF`, repeatable (env: comma-separated); `hf:owner/repo/file.gguf` is downloaded once',
     default: 'SmolLM2-135M-Instruct Q8_0 from Hugging Face',
   },
-  { key: 'threads', flag: 'threads', env: 'OMNI_THREADS', kind: 'number', help: 'compute threads; with one per CPU the process may use (the default), each is pinned to its own CPU', default: 'one per core' },
+  { key: 'threads', flag: 'threads', env: 'OMNI_THREADS', kind: 'number', help: 'compute threads; with one per CPU the process may use (the default), each is pinned to its own CPU and the event loop keeps to the last one while it generates', default: 'one per core' },
   { key: 'contextSize', flag: 'ctx-size', env: 'OMNI_CTX_SIZE', kind: 'number', help: 'tokens per sequence (prompt + completion), at most the model\'s training context', default: '4096' },
   { key: 'apiKeys', flag: 'api-key', env: 'OMNI_API_KEYS', kind: 'list', help: 'require `Authorization: Bearer KEY` or `X-Api-Key: KEY`; repeatable', default: 'none (no auth)' },
   { key: 'corsOrigins', flag: 'cors-origin', env: 'OMNI_CORS_ORIGINS', kind: 'list', help: 'allowed browser origins (`*` for any); repeatable', default: 'none' },

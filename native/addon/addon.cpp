@@ -156,11 +156,13 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     }
     std::shared_ptr<Context> ctx = this->ctx;
     std::shared_ptr<Model> keep = model;
-    step_started(env);
-    return run_async(
+    Napi::Promise result = run_async(
         env, [ctx, keep, inputs]() { return ctx->run_claimed(*inputs); },
         [](Napi::Env env, std::vector<SeqOutput>& out) -> Napi::Value { return outputs_to_js(env, out); },
         [ctx]() { ctx->release(); });
+    // After queueing: libuv's worker threads, made on first use, must not inherit the pin.
+    step_started(env);
+    return result;
   }
   Napi::Value Truncate(const Napi::CallbackInfo& info) {
     return mutate(info, [&](Napi::Env env) {

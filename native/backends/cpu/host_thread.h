@@ -11,7 +11,11 @@
 // that of a pass run with a quiet event loop.
 //
 // The host thread's own CPU mask comes back after release(); a process forked by the host
-// thread while it keeps to one CPU starts with the saved mask, not the pin.
+// thread while it keeps to one CPU starts with the saved mask, not the pin. A thread it starts
+// meanwhile does inherit the pin, as with any CPU mask.
+//
+// Only a pool with one pinned thread per usable CPU offers a CPU: with a core to spare the
+// kernel already runs the event loop beside the compute threads.
 #pragma once
 #include <sched.h>
 
