@@ -16,9 +16,10 @@ std::vector<int> offered_cpus;  // one entry per pinning pool alive
 
 std::atomic<int> working_cpu{-1};
 
-// The host thread's pin (a JS thread of its own: each keeps its own state).
+// The host thread's pin, per thread (the working CPU above is one for the process).
 thread_local int pinned_cpu = -1;
 thread_local cpu_set_t saved_mask;
+thread_local bool cannot_pin = false;  // the kernel refused once (a cpuset, a seccomp filter): stop asking
 
 // In the child of a fork: a process started from the host thread must not inherit the pin.
 void restore_in_child() {
@@ -30,11 +31,15 @@ void restore_in_child() {
 void pin_to(int cpu) {
   static std::once_flag atfork_registered;
   std::call_once(atfork_registered, [] { pthread_atfork(nullptr, nullptr, restore_in_child); });
-  if (pthread_getaffinity_np(pthread_self(), sizeof saved_mask, &saved_mask) != 0) return;
+  if (pthread_getaffinity_np(pthread_self(), sizeof saved_mask, &saved_mask) != 0) {
+    cannot_pin = true;
+    return;
+  }
   cpu_set_t one;
   CPU_ZERO(&one);
   CPU_SET(cpu, &one);
   if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) pinned_cpu = cpu;
+  else cannot_pin = true;
 }
 
 }  // namespace
@@ -54,6 +59,7 @@ bool working_on(int cpu) { return working_cpu.load(std::memory_order_relaxed) ==
 
 void start_working() {
   if (pinned_cpu < 0) {
+    if (cannot_pin) return;
     int cpu = -1;
     {
       std::lock_guard<std::mutex> lock(offers_mutex);
