@@ -1,56 +1,64 @@
 #include "event_loop_hooks.h"
 
-#include <uv.h>
-
 #include "host_thread.h"
 
 namespace omni::addon {
 
 namespace {
 
-constexpr uint64_t kReleaseAfterMs = 100;
+constexpr double kReleaseAfterMs = 100;
 
-// One per JS thread (environment); freed once both handles are closed.
+// One per JS thread (environment).
 struct Hooks {
-  uv_prepare_t prepare;
-  uv_timer_t release_timer;
-  int open_handles = 2;
+  Napi::FunctionReference set_immediate;  // global setImmediate
+  Napi::FunctionReference waiting;        // host_thread::stop_working, as a JS function
+  Napi::ObjectReference release_timer;    // an unref'd Timeout calling host_thread::release
+  Napi::FunctionReference refresh;        // its refresh(): restart the 100 ms
+  bool waiting_queued = false;
 };
 
-void on_closed(uv_handle_t* handle) {
-  Hooks* hooks = static_cast<Hooks*>(handle->data);
-  if (--hooks->open_handles == 0) delete hooks;
-}
-
-// At the environment's teardown: the pin goes, the handles close.
 void finalize(Napi::Env, Hooks* hooks) {
   cpu::host_thread::release();
-  uv_close(reinterpret_cast<uv_handle_t*>(&hooks->prepare), on_closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&hooks->release_timer), on_closed);
+  delete hooks;
 }
 
 }  // namespace
 
 void install_event_loop_hooks(Napi::Env env) {
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) return;
-  Hooks* hooks = new Hooks();
-  hooks->prepare.data = hooks;
-  hooks->release_timer.data = hooks;
-  uv_prepare_init(loop, &hooks->prepare);
-  uv_prepare_start(&hooks->prepare, [](uv_prepare_t*) { cpu::host_thread::stop_working(); });
-  uv_timer_init(loop, &hooks->release_timer);
-  // Neither keeps the process alive.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&hooks->prepare));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&hooks->release_timer));
+  Napi::Object global = env.Global();
+  Napi::Value set_immediate = global.Get("setImmediate");
+  Napi::Value set_timeout = global.Get("setTimeout");
+  if (!set_immediate.IsFunction() || !set_timeout.IsFunction()) return;
+  auto* hooks = new Hooks();
+  hooks->set_immediate = Napi::Persistent(set_immediate.As<Napi::Function>());
+  hooks->waiting = Napi::Persistent(Napi::Function::New(env, [hooks](const Napi::CallbackInfo&) {
+    hooks->waiting_queued = false;
+    cpu::host_thread::stop_working();
+  }));
+  Napi::Function release = Napi::Function::New(env, [](const Napi::CallbackInfo&) { cpu::host_thread::release(); });
+  Napi::Value timer = set_timeout.As<Napi::Function>().Call(global, {release, Napi::Number::New(env, kReleaseAfterMs)});
+  if (timer.IsObject()) {
+    Napi::Object t = timer.As<Napi::Object>();
+    Napi::Value unref = t.Get("unref");
+    if (unref.IsFunction()) unref.As<Napi::Function>().Call(t, {});  // never keeps the process alive
+    Napi::Value refresh = t.Get("refresh");
+    if (refresh.IsFunction()) {
+      hooks->release_timer = Napi::Persistent(t);
+      hooks->refresh = Napi::Persistent(refresh.As<Napi::Function>());
+    }
+  }
   env.SetInstanceData<Hooks, finalize>(hooks);
 }
 
 void step_started(Napi::Env env) {
   Hooks* hooks = env.GetInstanceData<Hooks>();
-  if (!hooks) return;
+  if (!hooks || hooks->refresh.IsEmpty()) return;  // without a release timer, never pin
   cpu::host_thread::start_working();
-  uv_timer_start(&hooks->release_timer, [](uv_timer_t*) { cpu::host_thread::release(); }, kReleaseAfterMs, 0);
+  if (!hooks->waiting_queued) {
+    hooks->waiting_queued = true;
+    hooks->set_immediate.Call({hooks->waiting.Value()});
+  }
+  hooks->refresh.Call(hooks->release_timer.Value(), {});  // a timer that already fired starts again
 }
 
 }  // namespace omni::addon
