@@ -73,7 +73,7 @@ void start_working() {
 }
 
 void stop_working() {
-  // Called before every wait for events: write only when there is something to clear, so the
+  // Called once per event-loop round: write only when there is something to clear, so the
   // pool threads that read this word keep it in their caches.
   if (working_cpu.load(std::memory_order_relaxed) != -1) working_cpu.store(-1, std::memory_order_relaxed);
 }

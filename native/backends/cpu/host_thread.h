@@ -29,8 +29,9 @@ void withdraw_cpu(int cpu);
 bool working_on(int cpu);
 
 // By the host thread. start_working: it is about to work beside running passes; keeps it on the
-// offered CPU from now until release() (a no-op when no pool offers one). stop_working: it is
-// about to wait for events. release: no passes for a while; its own CPU mask is back.
+// offered CPU from now until release() (a no-op when no pool offers one). stop_working: it has
+// handled this round of events and will wait for more. release: no passes for a while; its own
+// CPU mask is back.
 void start_working();
 void stop_working();
 void release();
