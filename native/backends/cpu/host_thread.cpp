@@ -7,6 +7,8 @@
 #include <mutex>
 #include <vector>
 
+#include "thread_affinity.h"
+
 namespace omni::cpu::host_thread {
 
 namespace {
@@ -24,21 +26,14 @@ thread_local bool cannot_pin = false;  // the kernel refused once (a cpuset, a s
 // In the child of a fork: a process started from the host thread must not inherit the pin.
 void restore_in_child() {
   if (pinned_cpu < 0) return;
-  sched_setaffinity(0, sizeof saved_mask, &saved_mask);
+  set_thread_mask(saved_mask);
   pinned_cpu = -1;
 }
 
 void pin_to(int cpu) {
   static std::once_flag atfork_registered;
   std::call_once(atfork_registered, [] { pthread_atfork(nullptr, nullptr, restore_in_child); });
-  if (pthread_getaffinity_np(pthread_self(), sizeof saved_mask, &saved_mask) != 0) {
-    cannot_pin = true;
-    return;
-  }
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  CPU_SET(cpu, &one);
-  if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0) pinned_cpu = cpu;
+  if (get_thread_mask(&saved_mask) && pin_thread_to(cpu)) pinned_cpu = cpu;
   else cannot_pin = true;
 }
 
@@ -81,7 +76,7 @@ void stop_working() {
 void release() {
   stop_working();
   if (pinned_cpu < 0) return;
-  pthread_setaffinity_np(pthread_self(), sizeof saved_mask, &saved_mask);
+  set_thread_mask(saved_mask);
   pinned_cpu = -1;
 }
 
@@ -90,7 +85,7 @@ bool own_cpu_mask(cpu_set_t* set) {
     *set = saved_mask;
     return true;
   }
-  return pthread_getaffinity_np(pthread_self(), sizeof *set, set) == 0;
+  return get_thread_mask(set);
 }
 
 }  // namespace omni::cpu::host_thread

@@ -1,10 +1,10 @@
 #include "thread_pool.h"
 
-#include <pthread.h>
-
 #include <chrono>
 
 #include "host_thread.h"
+#include "thread_affinity.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define OMNI_PAUSE() _mm_pause()
@@ -39,14 +39,6 @@ std::vector<int> usable_cpus() {
     if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
   return cpus;
 }
-
-// Best effort: a thread that cannot be pinned still computes correctly.
-void pin_this_thread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads), shares_(n_threads_) {
@@ -60,13 +52,13 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads
 
 void ThreadPool::begin_pass() {
   if (pinned_cpus_.empty()) return;
-  caller_pinned_ = pthread_getaffinity_np(pthread_self(), sizeof caller_mask_, &caller_mask_) == 0;
-  if (caller_pinned_) pin_this_thread(pinned_cpus_[0]);
+  caller_pinned_ = get_thread_mask(&caller_mask_);
+  if (caller_pinned_) pin_thread_to(pinned_cpus_[0]);
 }
 
 void ThreadPool::end_pass() {
   if (!caller_pinned_) return;
-  pthread_setaffinity_np(pthread_self(), sizeof caller_mask_, &caller_mask_);
+  set_thread_mask(caller_mask_);
   caller_pinned_ = false;
 }
 
@@ -121,7 +113,7 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
 }
 
 void ThreadPool::worker_main(int thread) {
-  if (!pinned_cpus_.empty()) pin_this_thread(pinned_cpus_[thread]);
+  if (!pinned_cpus_.empty()) pin_thread_to(pinned_cpus_[thread]);
   uint64_t seen = 0;
   for (;;) {
     auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
