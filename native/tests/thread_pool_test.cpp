@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "host_thread.h"
+#include "thread_affinity.h"
 #include "thread_pool.h"
 
 using check::Check;
@@ -28,16 +29,11 @@ namespace {
 cpu_set_t own_mask() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  pthread_getaffinity_np(pthread_self(), sizeof set, &set);
+  omni::cpu::get_thread_mask(&set);
   return set;
 }
 
-std::vector<int> cpus_of(const cpu_set_t& set) {
-  std::vector<int> cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-  return cpus;
-}
+const auto cpus_of = omni::cpu::cpus_in;
 
 // Which CPUs each pool thread ran its tasks on, over many small tasks.
 std::vector<std::vector<int>> cpus_seen_per_thread(ThreadPool& pool) {

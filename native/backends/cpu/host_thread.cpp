@@ -23,8 +23,8 @@ thread_local int pinned_cpu = -1;
 thread_local cpu_set_t saved_mask;
 thread_local bool cannot_pin = false;  // the kernel refused once (a cpuset, a seccomp filter): stop asking
 
-// In the child of a fork: a process started from the host thread must not inherit the pin.
-void restore_in_child() {
+// Gives the calling thread its own mask back, if start_working pinned it.
+void unpin() {
   if (pinned_cpu < 0) return;
   set_thread_mask(saved_mask);
   pinned_cpu = -1;
@@ -32,7 +32,8 @@ void restore_in_child() {
 
 void pin_to(int cpu) {
   static std::once_flag atfork_registered;
-  std::call_once(atfork_registered, [] { pthread_atfork(nullptr, nullptr, restore_in_child); });
+  // In the child of a fork: a process started from the host thread must not inherit the pin.
+  std::call_once(atfork_registered, [] { pthread_atfork(nullptr, nullptr, unpin); });
   if (get_thread_mask(&saved_mask) && pin_thread_to(cpu)) pinned_cpu = cpu;
   else cannot_pin = true;
 }
@@ -75,9 +76,7 @@ void stop_working() {
 
 void release() {
   stop_working();
-  if (pinned_cpu < 0) return;
-  set_thread_mask(saved_mask);
-  pinned_cpu = -1;
+  unpin();
 }
 
 bool own_cpu_mask(cpu_set_t* set) {

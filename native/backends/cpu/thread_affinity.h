@@ -1,9 +1,12 @@
-// The calling thread's CPU mask: read it, set it, or narrow it to one CPU. Each returns whether
+// The calling thread's CPU mask: read it, set it, or narrow it to one CPU (and list a mask's
+// CPUs). The first three return whether
 // the kernel agreed; pinning is best effort (a thread that cannot be pinned still computes
 // correctly), so callers that do not depend on it may ignore the result.
 #pragma once
 #include <pthread.h>
 #include <sched.h>
+
+#include <vector>
 
 namespace omni::cpu {
 
@@ -16,6 +19,14 @@ inline bool pin_thread_to(int cpu) {
   CPU_ZERO(&one);
   CPU_SET(cpu, &one);
   return set_thread_mask(one);
+}
+
+// The CPUs in `set`, in increasing order.
+inline std::vector<int> cpus_in(const cpu_set_t& set) {
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  return cpus;
 }
 
 }  // namespace omni::cpu

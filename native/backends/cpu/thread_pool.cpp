@@ -31,13 +31,10 @@ constexpr int kPollsBeforeYielding = 64;
 // The CPUs the calling thread may run on (the process's, unless narrowed; a host-thread pin
 // does not count), in order.
 std::vector<int> usable_cpus() {
-  std::vector<int> cpus;
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (!host_thread::own_cpu_mask(&set)) return cpus;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
-  return cpus;
+  if (!host_thread::own_cpu_mask(&set)) return {};
+  return cpus_in(set);
 }
 }  // namespace
 
