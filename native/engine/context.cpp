@@ -53,7 +53,7 @@ std::vector<SeqOutput> Context::run_claimed(const std::vector<SeqInput>& inputs)
     reserve(inputs);
   }
   std::vector<SeqOutput> outputs;
-  std::vector<float> last_logits;
+  std::vector<const float*> last_logits;  // per input: its last row's logits, if computed
   try {
     outputs = evaluate(inputs, &last_logits);
   } catch (...) {
@@ -87,24 +87,48 @@ void Context::rollback(const std::vector<SeqInput>& inputs, size_t count) {
   }
 }
 
-std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, std::vector<float>* last_logits) {
+// Whether a row of the step wants its logits: every row of an ALL input, else the last row of
+// an input that samples or asks for its last logits.
+static bool wants_logits(const SeqInput& in, int32_t index) {
+  const bool is_last = index == (int32_t)in.tokens.size() - 1;
+  return in.logits == SeqInput::ALL || (is_last && (in.sample || in.logits == SeqInput::LAST));
+}
+
+float* Context::logit_rows(size_t n_floats) {
+  // Kept between steps and never zeroed (every row read is written first): at 16 decode rows
+  // a fresh buffer cost a 3 MB clear a step. A step that needed far more (prompt logprobs)
+  // does not pin that memory for good.
+  if (n_floats > logits_capacity_ || n_floats * 4 < logits_capacity_) {
+    logits_.reset(new float[n_floats]);
+    logits_capacity_ = n_floats;
+  }
+  return logits_.get();
+}
+
+std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, std::vector<const float*>* last_logits) {
   const HParams& hp = model_.hparams();
   std::vector<SeqOutput> outputs(inputs.size());
   // Flatten into rows: (which input, which of its tokens).
   struct Row { size_t input; int32_t index; };
   std::vector<Row> rows;
+  size_t n_logit_rows = 0;  // of the whole step
   for (size_t i = 0; i < inputs.size(); i++) {
     const SeqInput& in = inputs[i];
     outputs[i].seq = in.seq;
-    const int32_t n_logit_rows = in.logits == SeqInput::ALL ? (int32_t)in.tokens.size() : in.logits == SeqInput::LAST ? 1 : 0;
-    outputs[i].logits.resize((size_t)n_logit_rows * hp.n_vocab);
+    const int32_t n_out = in.logits == SeqInput::ALL ? (int32_t)in.tokens.size() : in.logits == SeqInput::LAST ? 1 : 0;
+    outputs[i].logits.resize((size_t)n_out * hp.n_vocab);
     if (in.hidden) outputs[i].hidden.resize(in.tokens.size() * hp.n_embd);
-    for (int32_t t = 0; t < (int32_t)in.tokens.size(); t++) rows.push_back({i, t});
+    for (int32_t t = 0; t < (int32_t)in.tokens.size(); t++) {
+      rows.push_back({i, t});
+      n_logit_rows += wants_logits(in, t);
+    }
   }
 
-  last_logits->assign(inputs.size() * (size_t)hp.n_vocab, 0.0f);
-  std::vector<float> logits_buf, hidden_buf;
-  // Steps larger than max_batch_tokens run as several forward passes, in order.
+  last_logits->assign(inputs.size(), nullptr);
+  float* logits = logit_rows(std::max<size_t>(1, n_logit_rows) * hp.n_vocab);
+  std::vector<float> hidden_buf;
+  // Steps larger than max_batch_tokens run as several forward passes, in order; each pass's
+  // logit rows follow the previous pass's in `logits`.
   for (size_t start = 0; start < rows.size(); start += options_.max_batch_tokens) {
     const size_t end = std::min(rows.size(), start + (size_t)options_.max_batch_tokens);
     ForwardBatch batch;
@@ -118,29 +142,28 @@ std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, st
       batch.kv_slots.push_back(kv_->slot(in.seq, pos));
       batch.block_tables.push_back(kv_->block_table(in.seq));
       batch.n_past.push_back(pos + 1);
-      const bool is_last = rows[r].index == (int32_t)in.tokens.size() - 1;
-      if (in.logits == SeqInput::ALL || (is_last && (in.sample || in.logits == SeqInput::LAST))) {
+      if (wants_logits(in, rows[r].index)) {
         batch.logit_rows.push_back((int32_t)(r - start));
         logit_dest.push_back(rows[r]);
       }
       want_hidden |= in.hidden;
     }
-    logits_buf.resize(batch.logit_rows.size() * (size_t)hp.n_vocab);
     if (want_hidden) hidden_buf.resize(batch.size() * (size_t)hp.n_embd);
-    forward_->run(batch, logits_buf.data(), want_hidden ? hidden_buf.data() : nullptr);
+    forward_->run(batch, logits, want_hidden ? hidden_buf.data() : nullptr);
     steps_++;
 
     for (size_t k = 0; k < logit_dest.size(); k++) {
       const auto [i, index] = logit_dest[k];
       const SeqInput& in = inputs[i];
-      const float* src = logits_buf.data() + k * hp.n_vocab;
+      const float* src = logits + k * hp.n_vocab;
       const bool is_last = index == (int32_t)in.tokens.size() - 1;
-      if (is_last) std::copy(src, src + hp.n_vocab, last_logits->begin() + i * hp.n_vocab);
+      if (is_last) (*last_logits)[i] = src;
       if (in.logits == SeqInput::ALL)
         std::copy(src, src + hp.n_vocab, outputs[i].logits.begin() + (size_t)index * hp.n_vocab);
       else if (in.logits == SeqInput::LAST && is_last)
         std::copy(src, src + hp.n_vocab, outputs[i].logits.begin());
     }
+    logits += logit_dest.size() * hp.n_vocab;
     if (want_hidden) {
       for (size_t r = start; r < end; r++) {
         SeqOutput& out = outputs[rows[r].input];
@@ -158,7 +181,7 @@ void Context::commit(const std::vector<SeqInput>& inputs) {
 }
 
 // Each sampler sees its sequence's tokens (for the penalty window), then picks the next one.
-void Context::sample(const std::vector<SeqInput>& inputs, const std::vector<float>& last_logits,
+void Context::sample(const std::vector<SeqInput>& inputs, const std::vector<const float*>& last_logits,
                      std::vector<SeqOutput>* outputs) {
   const int32_t n_vocab = model_.hparams().n_vocab;
   for (size_t i = 0; i < inputs.size(); i++) {
@@ -175,7 +198,7 @@ void Context::sample(const std::vector<SeqInput>& inputs, const std::vector<floa
     // Positions fed again (recomputing after evict) were seen already: a token is seen once.
     if (in.pos < (int32_t)it->second.history().size()) drop_diverged(it->second, in.seq, in.pos);
     catch_up(it->second, in.seq);
-    if (in.sample) (*outputs)[i].sampled = it->second.sample(last_logits.data() + i * n_vocab, n_vocab);
+    if (in.sample) (*outputs)[i].sampled = it->second.sample(last_logits[i], n_vocab);
   }
 }
 

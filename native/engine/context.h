@@ -88,10 +88,13 @@ class Context {
   void reserve(const std::vector<SeqInput>& inputs);
   // Gives back the KV room of the first `count` inputs.
   void rollback(const std::vector<SeqInput>& inputs, size_t count);
-  // Runs the forward passes; fills the logits of each input's last token into last_logits.
-  std::vector<SeqOutput> evaluate(const std::vector<SeqInput>& inputs, std::vector<float>* last_logits);
+  // Runs the forward passes; points last_logits[i] at input i's last-token logits (in the
+  // step's logit rows, valid until the next step), or leaves it null when they were not wanted.
+  std::vector<SeqOutput> evaluate(const std::vector<SeqInput>& inputs, std::vector<const float*>* last_logits);
+  // Room for this step's logit rows.
+  float* logit_rows(size_t n_floats);
   void commit(const std::vector<SeqInput>& inputs);
-  void sample(const std::vector<SeqInput>& inputs, const std::vector<float>& last_logits,
+  void sample(const std::vector<SeqInput>& inputs, const std::vector<const float*>& last_logits,
               std::vector<SeqOutput>* outputs);
   // Cuts the sampler's history where it stops matching the sequence's tokens (from `from` on).
   void drop_diverged(SequenceSampler& sampler, int32_t seq, size_t from) const;
@@ -105,6 +108,8 @@ class Context {
   std::unique_ptr<KvCache> kv_;
   std::unique_ptr<Forward> forward_;
   std::unordered_map<int32_t, SequenceSampler> samplers_;
+  std::unique_ptr<float[]> logits_;  // the step's logit rows (logit_rows)
+  size_t logits_capacity_ = 0;
   std::atomic<bool> busy_{false};
   // Held while a step changes the KV cache's bookkeeping, so that reads from another thread
   // (length, stats) see it whole.
