@@ -1,9 +1,9 @@
 // npm run bench:server -- --model FILE [--threads N] [--tokens N] [--reps R] [--json]
 // Single-stream generation through the HTTP server (SSE, read by sse-client.ts in this process)
-// versus the engine called directly, on the same loaded model, in alternating pairs; plus the
+// versus the engine called directly, on the same loaded model, in alternating runs; plus the
 // time to first token the HTTP path adds, and node-llama-cpp's generation on the same file.
-// This machine's speed drifts from second to second, so the ratio is the median of the pairs'
-// ratios (each HTTP run against the engine run just before it) rather than a ratio of medians.
+// This machine's speed drifts from second to second, so the ratio is the median of the HTTP
+// runs' ratios, each to the engine runs just before and after it, rather than a ratio of medians.
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ const { values } = parseArgs({
     model: { type: 'string' },
     threads: { type: 'string', default: '2' },
     tokens: { type: 'string', default: '128' },
-    reps: { type: 'string', default: '9' },
+    reps: { type: 'string', default: '15' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -109,12 +109,16 @@ async function llamaRuns(): Promise<number[]> {
 
 await engineRun(); // warm-up: page in the weights, start the threads
 await httpRun();
-const engine: Run[] = [];
+// Engine, HTTP, engine, HTTP, …, engine: each HTTP run is compared with the mean of the engine
+// runs on either side of it, which cancels a steady drift of the machine's speed (compared
+// with the run before it alone, a machine speeding up flattered the HTTP figure).
+const engine: Run[] = [await engineRun()];
 const viaHttp: Run[] = [];
 for (let r = 0; r < reps; r++) {
-  engine.push(await engineRun());
   viaHttp.push(await httpRun());
+  engine.push(await engineRun());
 }
+const pairRatios = viaHttp.map((r, i) => r.tps / ((engine[i].tps + engine[i + 1].tps) / 2));
 await app.close();
 await models.close(0);
 ctx.dispose();
@@ -128,7 +132,8 @@ const result = {
   tokens,
   engine_tps: engineTps,
   http_tps: httpTps,
-  ratio: median(viaHttp.map((r, i) => r.tps / engine[i].tps)),
+  ratio: median(pairRatios),
+  ratio_spread: [Math.min(...pairRatios), Math.max(...pairRatios)],
   engine_ttft_ms: median(engine.map((r) => r.ttftMs)),
   http_ttft_ms: median(viaHttp.map((r) => r.ttftMs)),
   ttft_overhead_ms: median(viaHttp.map((r) => r.ttftMs)) - median(engine.map((r) => r.ttftMs)),
@@ -136,11 +141,12 @@ const result = {
   http_vs_llamacpp: httpTps / llamaTps,
 };
 const f = (x: number) => x.toFixed(1).padStart(8);
-console.log(`\n${result.model}, ${threads} thread(s), ${tokens} tokens per run, ${reps} pairs of runs (medians), prompt ${prompt.length} tokens`);
+console.log(`\n${result.model}, ${threads} thread(s), ${tokens} tokens per run, ${reps} HTTP runs between ${reps + 1} engine runs (medians), prompt ${prompt.length} tokens`);
 console.log('                         tok/s    first token ms');
 console.log(`engine, direct        ${f(engineTps)}    ${f(result.engine_ttft_ms)}`);
 console.log(`HTTP SSE              ${f(httpTps)}    ${f(result.http_ttft_ms)}`);
-console.log(`ratio / overhead      ${result.ratio.toFixed(3).padStart(8)}    ${f(result.ttft_overhead_ms)}    (ratio: median of the pairs' ratios)`);
+console.log(`ratio / overhead      ${result.ratio.toFixed(3).padStart(8)}    ${f(result.ttft_overhead_ms)}    (ratio: median of the HTTP runs' ratios to the engine runs around them)`);
+console.log(`  those ratios: ${[...pairRatios].sort((a, b) => a - b).map((r) => r.toFixed(3)).join(' ')}`);
 console.log(`node-llama-cpp        ${f(llamaTps)}    (its better of ${threads} and 1 thread; HTTP is ${result.http_vs_llamacpp.toFixed(2)}x)`);
 if (values.json) console.log(JSON.stringify(result));
 model.dispose();
