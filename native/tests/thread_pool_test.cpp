@@ -21,6 +21,7 @@
 #include "thread_pool.h"
 
 using check::Check;
+using omni::cpu::cpus_in;
 using omni::cpu::ThreadPool;
 namespace host_thread = omni::cpu::host_thread;
 
@@ -33,8 +34,6 @@ cpu_set_t own_mask() {
   return set;
 }
 
-const auto cpus_of = omni::cpu::cpus_in;
-
 // Which CPUs each pool thread ran its tasks on, over many small tasks.
 std::vector<std::vector<int>> cpus_seen_per_thread(ThreadPool& pool) {
   std::vector<cpu_set_t> seen(pool.size());
@@ -46,7 +45,7 @@ std::vector<std::vector<int>> cpus_seen_per_thread(ThreadPool& pool) {
       CPU_SET(sched_getcpu(), &seen[thread]);  // each thread writes only its own set
     });
   std::vector<std::vector<int>> out;
-  for (const cpu_set_t& s : seen) out.push_back(cpus_of(s));
+  for (const cpu_set_t& s : seen) out.push_back(cpus_in(s));
   return out;
 }
 
@@ -65,7 +64,7 @@ void pins_each_thread_when_threads_equal_cpus(const std::vector<int>& cpus) {
   const cpu_set_t before = own_mask();
   ThreadPool pool(2);
   pool.begin_pass();
-  const std::vector<int> during = cpus_of(own_mask());
+  const std::vector<int> during = cpus_in(own_mask());
   const std::vector<std::vector<int>> seen = cpus_seen_per_thread(pool);
   pool.end_pass();
   const cpu_set_t after = own_mask();
@@ -104,19 +103,19 @@ void host_thread_keeps_to_the_last_cpu_while_working(const std::vector<int>& cpu
   const cpu_set_t before = own_mask();
   ThreadPool pool(2);
   host_thread::start_working();
-  if (cpus_of(own_mask()) != std::vector<int>{cpus[1]}) c.fail("the host thread was not kept to CPU %d", cpus[1]);
+  if (cpus_in(own_mask()) != std::vector<int>{cpus[1]}) c.fail("the host thread was not kept to CPU %d", cpus[1]);
   const std::vector<long> working = tasks_per_thread(pool, 20);
   if (working[1] != 0) c.fail("the last thread ran %ld tasks while the host worked on its CPU", working[1]);
   {
     ThreadPool another(2);  // made while the host is pinned: still sees both CPUs, so still pins
     another.begin_pass();
-    if (cpus_of(own_mask()) != std::vector<int>{cpus[0]}) c.fail("a pool made while the host was pinned did not pin");
+    if (cpus_in(own_mask()) != std::vector<int>{cpus[0]}) c.fail("a pool made while the host was pinned did not pin");
     another.end_pass();
   }
   host_thread::stop_working();
   const std::vector<long> waiting = tasks_per_thread(pool, 50);
   if (waiting[1] == 0) c.fail("the last thread ran no task while the host waited");
-  if (cpus_of(own_mask()) != std::vector<int>{cpus[1]}) c.fail("stop_working let go of the CPU (only release should)");
+  if (cpus_in(own_mask()) != std::vector<int>{cpus[1]}) c.fail("stop_working let go of the CPU (only release should)");
   host_thread::release();
   const cpu_set_t after = own_mask();
   if (!CPU_EQUAL(&before, &after)) c.fail("release did not give the host thread its own mask back");
@@ -153,7 +152,7 @@ void host_thread_stays_unpinned_without_a_pinning_pool(const std::vector<int>& c
 }  // namespace
 
 int main() {
-  const std::vector<int> usable = cpus_of(own_mask());
+  const std::vector<int> usable = cpus_in(own_mask());
   if (usable.size() < 2) {
     std::printf("FAIL setup: this test needs 2 CPUs, the process may use %zu\n", usable.size());
     return 1;

@@ -1,7 +1,7 @@
 // The calling thread's CPU mask: read it, set it, or narrow it to one CPU (and list a mask's
-// CPUs). The first three return whether
-// the kernel agreed; pinning is best effort (a thread that cannot be pinned still computes
-// correctly), so callers that do not depend on it may ignore the result.
+// CPUs). The first three return whether the kernel agreed; pinning is best effort (a thread
+// that cannot be pinned still computes correctly), so callers that do not depend on it may
+// ignore the result.
 #pragma once
 #include <pthread.h>
 #include <sched.h>
