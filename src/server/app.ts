@@ -57,7 +57,7 @@ export async function buildApp(config: AppConfig, models: ServedModels, metrics:
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (apiError.isServerFault) request.log.error({ err: error }, 'request failed');
     reply.status(apiError.status).headers(apiError.headers).send(apiError.body());
   });
   app.setNotFoundHandler((request, reply) => {

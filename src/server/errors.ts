@@ -24,6 +24,11 @@ export class ApiError extends Error {
   body(): ErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
+
+  /** A failure of the server itself, worth an error log; a 503 (loading, shutting down) is a state it reports. */
+  get isServerFault(): boolean {
+    return this.status === 500;
+  }
 }
 
 function typeForStatus(status: number): string {

@@ -42,7 +42,7 @@ export function sendSse<E>(request: FastifyRequest, reply: FastifyReply, events:
     } catch (err) {
       if (!(err instanceof CancelledError)) {
         const apiError = toApiError(err);
-        if (apiError.status >= 500) request.log.error({ err }, 'generation failed after the stream started');
+        if (apiError.isServerFault) request.log.error({ err }, 'generation failed after the stream started');
         body.write(frame(apiError.body()));
       }
       res.end();

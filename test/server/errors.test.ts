@@ -135,3 +135,12 @@ async function waitFor(condition: () => boolean, timeoutMs = 10000): Promise<voi
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+test('only a failure of the server itself is logged as an error, not a state it reports', async () => {
+  const { ApiError, toApiError } = await import('../../src/server/errors.js');
+  const { ShuttingDownError, QueueFullError } = await import('../../src/scheduler/errors.js');
+  assert.equal(toApiError(new TypeError('a bug')).isServerFault, true);
+  assert.equal(new ApiError(503, 'The model is still loading.', null, 'model_loading').isServerFault, false);
+  assert.equal(toApiError(new ShuttingDownError()).isServerFault, false);
+  assert.equal(toApiError(new QueueFullError(1)).isServerFault, false);
+});

@@ -22,7 +22,11 @@ export function wsRoutes(app: FastifyInstance, models: ServedModels): void {
     const send = (message: object) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
     };
-    const sendError = (id: string | null, err: unknown) => send({ id, type: 'error', error: toApiError(err).body().error });
+    const sendError = (id: string | null, err: unknown) => {
+      const apiError = toApiError(err);
+      if (apiError.isServerFault) request.log.error({ err, wsId: id }, 'request failed');
+      send({ id, type: 'error', error: apiError.body().error });
+    };
 
     const run = async (id: string, body: unknown) => {
       const controller = new AbortController();
