@@ -3,7 +3,8 @@
 // resume from a `.part` file, are verified, and only then renamed into place.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeModelRef, type HfRef } from './model-ref.js';
@@ -72,7 +73,7 @@ export function resolveUrl(ref: HfRef, endpoint = DEFAULT_ENDPOINT): string {
 export async function downloadModel(ref: HfRef, options: DownloadOptions): Promise<string> {
   const finalPath = modelCachePath(ref, options.cacheDir);
   if (await isFile(finalPath)) return finalPath;
-  await mkdir(path.dirname(finalPath), { recursive: true });
+  await ensureWritableFolder(path.dirname(finalPath), ref);
   for (let attempt = 1; ; attempt++) {
     try {
       await attemptDownload(ref, finalPath, options);
@@ -265,6 +266,22 @@ class Watchdog {
   stop(): void {
     clearTimeout(this.timer);
     this.controller.abort();
+  }
+}
+
+/** Makes the cache folder; a folder this user may not write (a root-owned volume, say) gets a clear error. */
+async function ensureWritableFolder(dir: string, ref: HfRef): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    throw new DownloadError(
+      `Cannot write to the model cache folder ${dir} (${code}), where ${describeModelRef(ref)} would be downloaded. ` +
+        'Give this user write access to the data directory (--data-dir), or download the .gguf file yourself and pass it with --model /path/to/file.gguf.',
+      { cause: err },
+    );
   }
 }
 

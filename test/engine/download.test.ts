@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { DownloadError, downloadModel, terminalProgress, type DownloadProgress } from '../../src/engine/download.js';
 import { describeModelRef, ModelRefError, parseModelRef, type HfRef } from '../../src/engine/model-ref.js';
-import { tempDir } from '../helpers/paths.js';
+import { repoRoot, tempDir } from '../helpers/paths.js';
+
+const run = promisify(execFile);
 
 const data = randomBytes(300_000);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -123,6 +127,21 @@ describe('downloadModel', { timeout: 10_000 }, () => {
     assert.equal(file, path.join(cacheDir, 'owner', 'repo', 'v1', 'sub', 'dir', 'model.gguf'));
     assert.ok(readFileSync(file).equals(data));
     assert.equal(hub.seen.length, 2);
+  });
+
+  it('a cache folder this user may not write is a clear error, before any request', async () => {
+    const hub = await serve(cdnHandler(data));
+    const cacheDir = tempDir();
+    chmodSync(cacheDir, 0o555);
+    // Root writes anywhere: as root, the download runs in a child process as user nobody.
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const script = `import { downloadModel } from ${JSON.stringify(path.join(repoRoot, 'src', 'engine', 'download.ts'))};
+      await downloadModel(${JSON.stringify(ref)}, { cacheDir: ${JSON.stringify(cacheDir)}, endpoint: ${JSON.stringify(hub.url)} })
+        .then(() => console.log('downloaded'), (err) => console.log(err.name, err.message));`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, ...asNobody });
+    assert.match(stdout, /^DownloadError Cannot write to the model cache folder .* \(EACCES\)/);
+    assert.match(stdout, /--data-dir/);
+    assert.equal(hub.seen.length, 0);
   });
 
   it('returns a cached file without any request', async () => {
