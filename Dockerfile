@@ -2,8 +2,10 @@
 # slim runtime with only what `omni serve` needs.
 #   docker build -t omni .
 #   docker run -p 8080:8080 -v models:/models omni [--model /models/file.gguf ...]
+# NODE_VERSION picks the Node.js line of both stages (docker build --build-arg NODE_VERSION=26 ...).
+ARG NODE_VERSION=24
 
-FROM node:20-bookworm AS build
+FROM node:${NODE_VERSION}-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends cmake && rm -rf /var/lib/apt/lists/*
 WORKDIR /omni
 COPY package.json package-lock.json ./
@@ -14,7 +16,7 @@ COPY tsconfig.json openapi.yaml ./
 # and compiles the TypeScript; then drops the development packages.
 RUN npm ci && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 WORKDIR /omni
 COPY --from=build /omni/package.json ./
 COPY --from=build /omni/node_modules ./node_modules
