@@ -2,8 +2,7 @@
 // it: a redirect that announces the LFS size and sha256, then the bytes from a CDN. Transfers
 // resume from a `.part` file, are verified, and only then renamed into place.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
