@@ -108,8 +108,8 @@ float* Context::logit_rows(size_t n_floats) {
 std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, std::vector<const float*>* last_logits) {
   const HParams& hp = model_.hparams();
   std::vector<SeqOutput> outputs(inputs.size());
-  // Flatten into rows: (which input, which of its tokens).
-  struct Row { size_t input; int32_t index; };
+  // Flatten into rows: (which input, which of its tokens, whether its logits are wanted).
+  struct Row { size_t input; int32_t index; bool logits; };
   std::vector<Row> rows;
   size_t n_logit_rows = 0;  // of the whole step
   for (size_t i = 0; i < inputs.size(); i++) {
@@ -119,8 +119,8 @@ std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, st
     outputs[i].logits.resize((size_t)n_out * hp.n_vocab);
     if (in.hidden) outputs[i].hidden.resize(in.tokens.size() * hp.n_embd);
     for (int32_t t = 0; t < (int32_t)in.tokens.size(); t++) {
-      rows.push_back({i, t});
-      n_logit_rows += wants_logits(in, t);
+      rows.push_back({i, t, wants_logits(in, t)});
+      n_logit_rows += rows.back().logits;
     }
   }
 
@@ -142,7 +142,7 @@ std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, st
       batch.kv_slots.push_back(kv_->slot(in.seq, pos));
       batch.block_tables.push_back(kv_->block_table(in.seq));
       batch.n_past.push_back(pos + 1);
-      if (wants_logits(in, rows[r].index)) {
+      if (rows[r].logits) {
         batch.logit_rows.push_back((int32_t)(r - start));
         logit_dest.push_back(rows[r]);
       }
@@ -153,7 +153,8 @@ std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, st
     steps_++;
 
     for (size_t k = 0; k < logit_dest.size(); k++) {
-      const auto [i, index] = logit_dest[k];
+      const size_t i = logit_dest[k].input;
+      const int32_t index = logit_dest[k].index;
       const SeqInput& in = inputs[i];
       const float* src = logits + k * hp.n_vocab;
       const bool is_last = index == (int32_t)in.tokens.size() - 1;
