@@ -1,6 +1,8 @@
 // Every kind of bad request gets OpenAI's error shape and the right status; none crashes the server.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { QueueFullError, ShuttingDownError } from '../../src/scheduler/errors.js';
+import { ApiError, toApiError } from '../../src/server/errors.js';
 import { assertMatchesSchema } from '../helpers/openapi-contract.js';
 import { postJson, startServer, testModelSpecs, type TestServer } from '../helpers/server.js';
 
@@ -136,9 +138,7 @@ async function waitFor(condition: () => boolean, timeoutMs = 10000): Promise<voi
   }
 }
 
-test('only a failure of the server itself is logged as an error, not a state it reports', async () => {
-  const { ApiError, toApiError } = await import('../../src/server/errors.js');
-  const { ShuttingDownError, QueueFullError } = await import('../../src/scheduler/errors.js');
+test('only a failure of the server itself is logged as an error, not a state it reports', () => {
   assert.equal(toApiError(new TypeError('a bug')).isServerFault, true);
   assert.equal(new ApiError(503, 'The model is still loading.', null, 'model_loading').isServerFault, false);
   assert.equal(toApiError(new ShuttingDownError()).isServerFault, false);
