@@ -102,9 +102,13 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
   }
   work(0);
   // A task still running here may be on a preempted worker (the machine is shared): after
-  // a short spin, give it the core rather than burn the time slice it needs.
+  // a short spin, give it the core rather than burn the time slice it needs. A pinned caller
+  // never shares its CPU with a worker, so yielding could only hand the CPU to some other
+  // thread queued there (a GC or JIT thread, another process) for a whole time slice, while
+  // the pass waits for the caller to start its next loop: it spins instead.
+  const bool may_yield = !caller_pinned_;
   for (int polls = 0; done_.load(std::memory_order_acquire) < n_tasks; polls++) {
-    if (polls < kPollsBeforeYielding) OMNI_PAUSE();
+    if (!may_yield || polls < kPollsBeforeYielding) OMNI_PAUSE();
     else std::this_thread::yield();
   }
 }
