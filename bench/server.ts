@@ -118,7 +118,7 @@ for (let r = 0; r < reps; r++) {
   viaHttp.push(await httpRun());
   engine.push(await engineRun());
 }
-const pairRatios = viaHttp.map((r, i) => r.tps / ((engine[i].tps + engine[i + 1].tps) / 2));
+const httpRatios = viaHttp.map((r, i) => r.tps / ((engine[i].tps + engine[i + 1].tps) / 2));
 await app.close();
 await models.close(0);
 ctx.dispose();
@@ -132,8 +132,8 @@ const result = {
   tokens,
   engine_tps: engineTps,
   http_tps: httpTps,
-  ratio: median(pairRatios),
-  ratio_spread: [Math.min(...pairRatios), Math.max(...pairRatios)],
+  ratio: median(httpRatios),
+  ratio_spread: [Math.min(...httpRatios), Math.max(...httpRatios)],
   engine_ttft_ms: median(engine.map((r) => r.ttftMs)),
   http_ttft_ms: median(viaHttp.map((r) => r.ttftMs)),
   ttft_overhead_ms: median(viaHttp.map((r) => r.ttftMs)) - median(engine.map((r) => r.ttftMs)),
@@ -146,7 +146,7 @@ console.log('                         tok/s    first token ms');
 console.log(`engine, direct        ${f(engineTps)}    ${f(result.engine_ttft_ms)}`);
 console.log(`HTTP SSE              ${f(httpTps)}    ${f(result.http_ttft_ms)}`);
 console.log(`ratio / overhead      ${result.ratio.toFixed(3).padStart(8)}    ${f(result.ttft_overhead_ms)}    (ratio: median of the HTTP runs' ratios to the engine runs around them)`);
-console.log(`  those ratios: ${[...pairRatios].sort((a, b) => a - b).map((r) => r.toFixed(3)).join(' ')}`);
+console.log(`  those ratios: ${[...httpRatios].sort((a, b) => a - b).map((r) => r.toFixed(3)).join(' ')}`);
 console.log(`node-llama-cpp        ${f(llamaTps)}    (its better of ${threads} and 1 thread; HTTP is ${result.http_vs_llamacpp.toFixed(2)}x)`);
 if (values.json) console.log(JSON.stringify(result));
 model.dispose();
