@@ -218,6 +218,11 @@ bool batch_from_js(Napi::Env env, const Napi::Value& value, std::vector<SeqInput
     if (!read_int(env, e, "pos", &v, true)) return false;
     in.pos = (int32_t)v;
     if (!tokens_from_js(env, e.Get("tokens"), "batch entry 'tokens'", &in.tokens)) return false;
+    v = -1;
+    if (!read_int(env, e, "promptTokens", &v, false)) return false;
+    if (v != -1 && (v < 0 || v > (int64_t)in.tokens.size()))
+      return fail(env, "batch entry 'promptTokens' must be between 0 and the number of its tokens");
+    in.prompt_tokens = (int32_t)v;
     in.sample = e.Get("sample").ToBoolean();
     in.hidden = e.Get("hidden").ToBoolean();
     Napi::Value logits = e.Get("logits");

@@ -30,6 +30,9 @@ void Context::validate(const std::vector<SeqInput>& inputs) const {
     if (seen[in.seq]) throw std::invalid_argument(who + " appears twice in one step");
     seen[in.seq] = true;
     if (in.tokens.empty()) throw std::invalid_argument(who + " has no tokens");
+    if (in.prompt_tokens < -1 || in.prompt_tokens > (int32_t)in.tokens.size())
+      throw std::invalid_argument(who + ": prompt_tokens " + std::to_string(in.prompt_tokens) + " is outside 0.." +
+                                  std::to_string(in.tokens.size()) + " (the tokens it feeds)");
     if (in.pos != kv_->length(in.seq))
       throw std::invalid_argument(who + " continues at position " + std::to_string(in.pos) + " but holds " +
                                   std::to_string(kv_->length(in.seq)) + " tokens (truncate it first)");
@@ -142,6 +145,7 @@ std::vector<SeqOutput> Context::evaluate(const std::vector<SeqInput>& inputs, st
       batch.kv_slots.push_back(kv_->slot(in.seq, pos));
       batch.block_tables.push_back(kv_->block_table(in.seq));
       batch.n_past.push_back(pos + 1);
+      batch.prompt.push_back(rows[r].index < in.n_prompt());
       if (rows[r].logits) {
         batch.logit_rows.push_back((int32_t)(r - start));
         logit_dest.push_back(rows[r]);
@@ -254,9 +258,7 @@ void Context::evict(int32_t seq) {
 int32_t Context::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
   check_idle();
   if (seq < 0) throw std::invalid_argument("sequence ids must be >= 0");
-  // The tail is fed as a run the backend attends the prefill way, so it gets the same numbers
-  // as in a cold prefill of the whole prompt (a shorter tail would go the decode way).
-  const int32_t n = kv_->reuse_prefix(seq, tokens, OMNI_MIN_PREFILL_RUN);
+  const int32_t n = kv_->reuse_prefix(seq, tokens);
   auto it = samplers_.find(seq);
   if (n > 0 && it != samplers_.end()) drop_diverged(it->second, seq, 0);
   return n;

@@ -36,6 +36,13 @@ struct SeqInput {
   std::optional<SamplingParams> params;   // (re)configures this sequence's sampler
   enum Logits { NONE, LAST, ALL } logits = NONE;  // return raw logits too
   bool hidden = false;                    // return the final normalised hidden state of each token
+  // How many leading tokens are prompt tokens, attended the prefill way; the rest are generated
+  // tokens fed back, attended the decode way (backend.h). -1: all of them when there are
+  // several, none for a single token.
+  int32_t prompt_tokens = -1;
+  int32_t n_prompt() const {
+    return prompt_tokens >= 0 ? prompt_tokens : tokens.size() > 1 ? (int32_t)tokens.size() : 0;
+  }
 };
 
 struct SeqOutput {
@@ -69,8 +76,8 @@ class Context {
   // after reuse_prefix) lets it go on exactly as if it had never been evicted.
   void evict(int32_t seq);
   // See KvCache::reuse_prefix: gives an empty sequence the cached KV of a prefix of `tokens`,
-  // leaving at least OMNI_MIN_PREFILL_RUN tokens to feed, and returns the prefix's length;
-  // feed the rest from that position.
+  // leaving at least one token to feed, and returns the prefix's length; feed the rest from
+  // that position (as prompt tokens, so they get the numbers a cold prompt gives them).
   int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens);
 
   // Safe to call while a step runs (its tokens may already be counted).

@@ -125,6 +125,7 @@ void Forward::attention_block(const LayerWeights& L, int32_t layer, const Forwar
   att.block_size = kv_.block_size();
   att.block_tables = batch.block_tables.data();
   att.n_past = batch.n_past.data();
+  att.prompt = batch.prompt.data();
   be_.check(ops.attention(b, &att), "attention");
 
   const omni_weight* wo = &L.wo;

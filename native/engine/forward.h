@@ -17,6 +17,7 @@ struct ForwardBatch {
   std::vector<int64_t> kv_slots;                // where each token's key/value is stored
   std::vector<const int32_t*> block_tables;     // each token's sequence's blocks
   std::vector<int32_t> n_past;                  // each token attends to positions [0, n_past)
+  std::vector<uint8_t> prompt;                  // 1: a prompt token, attended the prefill way
   std::vector<int32_t> logit_rows;              // batch rows whose logits are wanted
   size_t size() const { return tokens.size(); }
 };

@@ -168,14 +168,12 @@ std::pair<int32_t, int32_t> KvCache::longest_start(uint64_t parent, const int32_
   return best;
 }
 
-int32_t KvCache::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens, int32_t min_left) {
+int32_t KvCache::reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens) {
   if (length(seq) != 0)
     throw std::invalid_argument("sequence " + std::to_string(seq) + " holds " + std::to_string(length(seq)) +
                                 " tokens; a prefix can only be reused by an empty sequence (free or evict it first)");
-  // At least one token must be left to evaluate: the caller needs its logits.
-  min_left = std::max(1, min_left);
-  if (!prefix_cache_ || (int64_t)tokens.size() <= min_left) return 0;
-  const int32_t usable = (int32_t)tokens.size() - min_left;
+  if (!prefix_cache_ || tokens.size() <= 1) return 0;
+  const int32_t usable = (int32_t)tokens.size() - 1;  // the last token is always evaluated
   const size_t max_blocks = usable / block_size_;
   std::vector<int32_t> hits;
   std::vector<uint64_t> keys;

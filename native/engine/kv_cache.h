@@ -51,10 +51,10 @@ class KvCache {
   // For a sequence that holds nothing (throws std::invalid_argument otherwise): attaches the
   // registered blocks holding the longest run of full blocks of `tokens` from its start; then,
   // of the registered blocks that follow that run, copies the one sharing the most leading
-  // tokens with the rest into a block of its own (when one is free). At least min_left tokens
-  // (and at least one) are always left to evaluate. Returns the number of tokens reused (0 on
-  // a miss or with prefix caching off).
-  int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens, int32_t min_left = 1);
+  // tokens with the rest into a block of its own (when one is free). At least one token is
+  // always left to evaluate (the caller needs its logits). Returns the number of tokens reused
+  // (0 on a miss or with prefix caching off).
+  int32_t reuse_prefix(int32_t seq, const std::vector<int32_t>& tokens);
 
   void truncate(int32_t seq, int32_t length);
   std::string fork(int32_t src, int32_t dst);

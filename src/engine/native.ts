@@ -80,6 +80,14 @@ export interface StepEntry {
   sampling?: SamplingOptions;
   logits?: 'none' | 'last' | 'all';
   hidden?: boolean;
+  /**
+   * How many leading tokens are prompt tokens; the rest are generated tokens fed back. Prompt
+   * tokens are attended together (the prefill way), so a prompt gets the same numbers however
+   * it is split into steps or taken from the prefix cache; generated tokens one at a time (the
+   * decode way), so feeding them again after preemption reproduces them exactly. Default: all
+   * of them when there are several, none for a single token.
+   */
+  promptTokens?: number;
 }
 
 export interface TokenLogprob {
@@ -143,9 +151,9 @@ export interface NativeContext {
   /**
    * For an empty sequence: attaches cached KV blocks holding the longest run of whole blocks
    * of `tokens`, then copies the shared start of a cached block that matches only in part
-   * (always leaving at least 4 tokens to feed, which the backend then attends as a cold
-   * prefill would), and returns how many tokens that is (0 on a miss); continue with a step
-   * at pos = that number.
+   * (always leaving at least the last token to feed), and returns how many tokens that is
+   * (0 on a miss); continue with a step at pos = that number, marking the prompt's tokens
+   * with `promptTokens` so they get the numbers a cold prompt gives them.
    */
   reusePrefix(seq: number, tokens: number[] | Int32Array): number;
   /** Tokens the sequence holds (0 when unknown). */

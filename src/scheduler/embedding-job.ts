@@ -31,7 +31,7 @@ export class EmbeddingJob extends Job {
   }
 
   entry(seq: Sequence, chunk: number): StepEntry {
-    return { seq: seq.id, tokens: seq.tokens.slice(seq.fed, seq.fed + chunk), pos: seq.fed, hidden: true, logits: 'none' };
+    return { seq: seq.id, tokens: seq.tokens.slice(seq.fed, seq.fed + chunk), pos: seq.fed, hidden: true, logits: 'none', promptTokens: chunk };
   }
 
   override evicted(seq: Sequence): void {

@@ -85,6 +85,8 @@ export class GenerationJob extends Job {
       tokens: seq.tokens.slice(seq.fed, seq.fed + chunk),
       pos: seq.fed,
       sample: seq.fed + chunk === seq.tokens.length,
+      // Past the prompt come generated tokens fed again after preemption.
+      promptTokens: Math.max(0, Math.min(chunk, this.request.prompt.length - seq.fed)),
     };
     if (!seq.samplerReady) entry.sampling = this.sampling(seq.index);
     return entry;

@@ -23,15 +23,19 @@ function assertClose(a: Float32Array, b: Float32Array, tol = 1e-3): void {
   assert.ok(worst <= tol, `logits differ by ${worst}`);
 }
 
-/** Feeds `tokens` from the sequence's current length and decodes until `n` tokens were sampled. */
+/**
+ * Feeds `tokens` from the sequence's current length (the first `promptTokens` of them as
+ * prompt tokens, the engine's default when not given) and decodes until `n` tokens were sampled.
+ */
 async function decode(
   ctx: NativeContext,
   seq: number,
   tokens: number[],
   n: number,
   sampling?: StepEntry['sampling'],
+  promptTokens?: number,
 ): Promise<number[]> {
-  let [r] = await ctx.step([{ seq, tokens, pos: ctx.length(seq), sample: true, sampling }]);
+  let [r] = await ctx.step([{ seq, tokens, pos: ctx.length(seq), sample: true, sampling, promptTokens }]);
   const out = [r.token!];
   while (out.length < n) {
     [r] = await ctx.step([{ seq, tokens: [out.at(-1)!], pos: ctx.length(seq), sample: true }]);
@@ -79,6 +83,69 @@ test('a long step is split into several forward passes with the same result', as
   ref.dispose();
 });
 
+/** Asserts that two logit arrays are the same, bit for bit. */
+function assertIdentical(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) assert.fail(`${what}: logit ${i % V} of row ${Math.floor(i / V)} is ${a[i]}, not ${b[i]}`);
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+test('a prompt gets the same numbers, bit for bit, however it is split into steps or taken from the cache', async () => {
+  const block = 16;
+  const prompt = [1, ...Array.from({ length: 3 * block - 1 }, (_, i) => 260 + ((i * 37) % 240))]; // whole blocks: all cached
+  const ctx = createContext(model, { threads: 2, kvTokens: 1024, kvBlockSize: block });
+  const [cold] = await ctx.step([{ seq: 0, tokens: prompt, pos: 0, logits: 'all' }]);
+
+  // Chunks of 1, 2, 3, ... prompt tokens, each step beside another sequence fed the decode way.
+  const parts: Float32Array[] = [];
+  for (let pos = 0, size = 1; pos < prompt.length; pos += size, size++) {
+    const chunk = prompt.slice(pos, pos + size);
+    const [r] = await ctx.step([
+      { seq: 1, tokens: chunk, pos, logits: 'all', promptTokens: chunk.length },
+      { seq: 2, tokens: [promptB[pos % promptB.length]], pos: ctx.length(2), promptTokens: 0 },
+    ]);
+    parts.push(r.logits!);
+  }
+  assertIdentical(concat(parts), cold.logits!, 'split into steps');
+
+  // All but the last token from the cache; the last one fed alone.
+  ctx.free(0);
+  ctx.free(1);
+  const from = ctx.reusePrefix(3, prompt);
+  assert.equal(from, prompt.length - 1);
+  const [warm] = await ctx.step([{ seq: 3, tokens: prompt.slice(from), pos: from, logits: 'last', promptTokens: 1 }]);
+  assertIdentical(warm.logits!, cold.logits!.subarray(from * V), 'after reusePrefix');
+  ctx.dispose();
+});
+
+test('generated tokens fed again the decode way (after preemption) reproduce their logits bit for bit', async () => {
+  const ctx = createContext(model, { threads: 2, kvTokens: 1024 });
+  let [r] = await ctx.step([{ seq: 0, tokens: promptA, pos: 0, sample: true, sampling: { temperature: 0 } }]);
+  const generated: number[] = [];
+  const seen: Float32Array[] = [];
+  for (let i = 0; i < 20; i++) {
+    generated.push(r.token!);
+    [r] = await ctx.step([{ seq: 0, tokens: [r.token!], pos: ctx.length(0), sample: true, logits: 'last' }]);
+    seen.push(r.logits!);
+  }
+  ctx.evict(0);
+  const all = [...promptA, ...generated];
+  const [again] = await ctx.step([{ seq: 0, tokens: all, pos: 0, logits: 'all', promptTokens: promptA.length }]);
+  assertIdentical(again.logits!.subarray(promptA.length * V), concat(seen), 'recomputed');
+  ctx.dispose();
+});
+
 test('a fork continues exactly like its parent, and truncation rewinds', async () => {
   const ctx = createContext(model, { threads: 2, kvTokens: 512, kvBlockSize: 4 });
   const expected = await greedy(ctx, 0, promptA, 12);
@@ -115,6 +182,10 @@ test('bad steps are refused and change nothing', async () => {
     /appears twice/,
   );
   assert.throws(() => ctx.step([{ seq: 0, tokens: 'abc' as unknown as number[], pos: 0 }]), /tokens/);
+  for (const promptTokens of [3, -2]) {
+    assert.throws(() => ctx.step([{ seq: 0, tokens: [1, 2], pos: 0, promptTokens }]), /'promptTokens' must be between 0 and the number of its tokens/);
+  }
+  assert.throws(() => ctx.step([{ seq: 0, tokens: [1, 2], pos: 0, promptTokens: 1.5 }]), /'promptTokens' must be an integer/);
   assert.equal(ctx.stats().kvBlocksFree, 2);
   await ctx.step([{ seq: 0, tokens: promptA, pos: 0 }]);
   await assert.rejects(
@@ -178,9 +249,9 @@ test('a sequence with a cached prefix reuses it (whole blocks, then the shared s
   const [otherCold] = await ref.step([{ seq: 3, tokens: other, pos: 0, logits: 'all' }]);
   assertClose(otherWarm.logits!, otherCold.logits!.subarray(B * V));
 
-  // At least 4 tokens (a run attended the prefill way) are always left to evaluate.
-  assert.equal(ctx.reusePrefix(4, longPrompt.slice(0, 2 * B)), 2 * B - 4, 'the second block copied but for its last 4 tokens');
-  assert.equal(ctx.reusePrefix(5, longPrompt.slice(0, B)), B - 4);
+  // The last token is always left to evaluate.
+  assert.equal(ctx.reusePrefix(4, longPrompt.slice(0, 2 * B)), 2 * B - 1, 'the second block copied but for its last token');
+  assert.equal(ctx.reusePrefix(5, longPrompt.slice(0, B)), B - 1);
   // A miss attaches nothing.
   assert.equal(ctx.reusePrefix(6, [2, ...longPrompt.slice(1)]), 0);
   assert.equal(ctx.length(6), 0);
@@ -230,7 +301,7 @@ for (const [name, sampling] of [
       const all = [...longPrompt, ...got];
       const from = viaCache ? ctx.reusePrefix(0, all) : 0;
       assert.equal(from, viaCache ? 3 * B : 0);
-      got.push(...(await decode(ctx, 0, all.slice(from), 25)));
+      got.push(...(await decode(ctx, 0, all.slice(from), 25, undefined, Math.max(0, longPrompt.length - from))));
       assert.deepEqual(got, expected, viaCache ? 'after reusePrefix' : 'from position 0');
       ctx.evict(12345); // an unknown sequence: nothing happens
       ctx.dispose();
@@ -245,8 +316,8 @@ test('the penalties see a reused prefix as if it had been fed', async () => {
   ctx.free(0);
   // The generation filled the third block: its shared start is copied too.
   const from = ctx.reusePrefix(1, longPrompt);
-  assert.equal(from, longPrompt.length - 4);
-  assert.deepEqual(await decode(ctx, 1, longPrompt.slice(from), 20, strong), cold);
+  assert.equal(from, longPrompt.length - 1);
+  assert.deepEqual(await decode(ctx, 1, longPrompt.slice(from), 20, strong, 1), cold);
   ctx.dispose();
 });
 

@@ -1,5 +1,6 @@
-// Causal attention over the paged KV cache: one (token, KV head) at a time for decode and
-// short runs, and a blocked, GQA-grouped pass with a streaming softmax for runs of prompt tokens.
+// Causal attention over the paged KV cache: one (token, KV head) at a time for tokens attended
+// the decode way, and a blocked, GQA-grouped pass with a streaming softmax for runs of prompt
+// tokens (the prefill way; backend.h says which token goes which way).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -66,13 +67,12 @@ void attend_group(const KernelTable& k, const omni_attention_args& a, int32_t t,
   for (int32_t r = 0; r < group; r++) k.scale_f32(out + (int64_t)r * hd, 1.0f / sum[r], hd);
 }
 
-// ---- blocked attention for runs of consecutive tokens of one sequence (prefill) ----------
+// ---- blocked attention for runs of prompt tokens of one sequence (prefill) ----------------
 // A run's K and V rows are converted to f32 once (K as [kv head][position][dim], V transposed
 // as [kv head][dim][position]); then each task takes a block of the run's tokens times the
 // query heads sharing one KV head, and sweeps the positions in chunks: scores with the f32
 // tile kernel, a streaming softmax per query row (running max and sum, the accumulator
 // rescaled when the max grows), and P.V with the tile kernel again.
-constexpr int32_t kMinRun = OMNI_MIN_PREFILL_RUN;  // shorter runs go one token at a time
 constexpr int32_t kBlockTokens = 16;   // query tokens per task
 constexpr int32_t kChunk = 512;        // key positions per step (a multiple of 16)
 constexpr int32_t kScoreStride = kChunk + 16;  // not a power of two: rows in different cache sets
@@ -190,20 +190,23 @@ void attend_block(const KernelTable& k, const omni_attention_args& a, const Attn
 }  // namespace
 
 int attention(omni_backend* b, const omni_attention_args* a) {
-  // Runs: consecutive tokens of one sequence at consecutive positions. Whether a token goes
-  // the blocked way depends only on its run, never on the rest of the batch, so a prompt
-  // gives the same numbers however the scheduler splits it into steps.
+  // Runs: prompt tokens of one sequence at consecutive positions. Whether a token goes the
+  // blocked way depends only on its own flag, never on the rest of the batch (backend.h).
   std::vector<AttnRun> runs;
-  std::vector<int32_t> singles;  // tokens of short runs
+  std::vector<int32_t> singles;  // the tokens attended the decode way
   int64_t kv_floats = 0;
-  for (int32_t t = 0; t + kMinRun <= a->n_tokens;) {  // (a decode step of few tokens has none)
-    int32_t e = t + 1;
-    while (e < a->n_tokens && a->block_tables[e] == a->block_tables[t] && a->n_past[e] == a->n_past[e - 1] + 1) e++;
-    if (e - t >= kMinRun) {
-      const int32_t n_pos = a->n_past[e - 1];
-      runs.push_back({t, e - t, n_pos, kv_floats});
-      kv_floats += 2 * padded_positions(n_pos) * a->n_kv_heads * a->head_dim;
+  for (int32_t t = 0; t < a->n_tokens;) {
+    if (!a->prompt[t]) {
+      singles.push_back(t++);
+      continue;
     }
+    int32_t e = t + 1;
+    while (e < a->n_tokens && a->prompt[e] && a->block_tables[e] == a->block_tables[t] &&
+           a->n_past[e] == a->n_past[e - 1] + 1)
+      e++;
+    const int32_t n_pos = a->n_past[e - 1];
+    runs.push_back({t, e - t, n_pos, kv_floats});
+    kv_floats += 2 * padded_positions(n_pos) * a->n_kv_heads * a->head_dim;
     t = e;
   }
   if (runs.empty()) {
@@ -215,13 +218,6 @@ int attention(omni_backend* b, const omni_attention_args* a) {
         for (int32_t h = 0; h < a->n_kv_heads; h++) attend_group(*b->k, *a, t, h, b->scratch[0]);
       return 0;
     }
-  }
-  for (int32_t t = 0, r = 0; t < a->n_tokens; t++) {  // the tokens outside the runs
-    if (r < (int32_t)runs.size() && t == runs[r].t0) {
-      t += runs[r++].n_tok - 1;
-      continue;
-    }
-    singles.push_back(t);
   }
   const KernelTable& k = *b->k;
   if (!runs.empty()) {

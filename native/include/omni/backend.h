@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define OMNI_BACKEND_ABI_VERSION 3
+#define OMNI_BACKEND_ABI_VERSION 4
 
 typedef struct omni_backend omni_backend; /* one instance: a device plus its worker threads */
 
@@ -50,15 +50,18 @@ static inline int64_t omni_kv_offset(int64_t slot, int32_t head, int32_t block_s
   return ((slot / block_size) * n_kv_heads + head) * block_size * head_dim + (slot % block_size) * head_dim;
 }
 
-/* A backend attends the tokens of a run of at least this many consecutive positions of one
- * sequence in one step the prefill way, giving each the same numbers whatever the run; shorter
- * runs go the decode way. (The engine leaves at least this many prompt tokens to evaluate
- * after a reused prefix, so a warm prompt's tail is computed as a cold prefill computes it.) */
-#define OMNI_MIN_PREFILL_RUN 4
-
 /* Causal attention over the paged KV cache. Token t of the batch belongs to
  * a sequence whose blocks are listed in block_tables[t] and attends to that sequence's
- * positions 0 .. n_past[t]-1. */
+ * positions 0 .. n_past[t]-1.
+ *
+ * Each token is attended one of two ways, and a backend must give a token the same numbers
+ * whatever else the batch holds:
+ * - prompt[t] != 0, the prefill way: the prompt tokens of one sequence at consecutive
+ *   positions form a run, attended together; a token's numbers must not depend on where its
+ *   run starts or ends, so a prompt gives the same numbers however it is split into steps
+ *   and whatever prefix of it came from the cache.
+ * - prompt[t] == 0, the decode way: one token at a time, the way a generated token is fed,
+ *   so that feeding generated tokens again (after preemption) reproduces them exactly. */
 typedef struct omni_attention_args {
   const float* q;                  /* [n_tokens][n_heads * head_dim] */
   float* out;                      /* [n_tokens][n_heads * head_dim] */
@@ -72,6 +75,7 @@ typedef struct omni_attention_args {
   int32_t block_size;
   const int32_t* const* block_tables;
   const int32_t* n_past;
+  const uint8_t* prompt;           /* [n_tokens]: which way each token is attended (above) */
 } omni_attention_args;
 
 /* Writes new keys/values ([n_tokens][n_kv_heads * head_dim] float32) into pool slots. */
