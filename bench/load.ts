@@ -1,4 +1,4 @@
-// npm run bench:load -- --model FILE [--threads 2] [--levels 1,4,16,64] [--tokens 64]
+// npm run bench:load -- --model FILE [--threads 2] [--levels 1,4,16,64] [--tokens 64] [--passes 3]
 //                       [--requests 8] [--connections 1000] [--rival-seconds 15] [--serve-arg FLAG]... [--json]
 // Throughput and latency of the real server under concurrent load, against node-llama-cpp's
 // batched decoding on the same file and thread count, plus the server's memory per waiting
@@ -9,7 +9,10 @@
 // 2. Per concurrency level c: c clients (sse-client.ts, streamed /v1/completions, a fixed
 //    ~30-token prompt, temperature 0, max_tokens --tokens, EOG ids banned with logit_bias so
 //    every request makes exactly that many tokens) each send requests back to back,
-//    max(4c, --requests) in all.
+//    max(4c, --requests) in all. The levels run --passes times in turn (1, 4, 16, 64, 1, 4, ...)
+//    and each level's samples are pooled: the machine's speed drifts over seconds (a shared VM
+//    has slow stretches of a second or more), and levels measured once each, one after the
+//    other, would compare one stretch with another.
 //    TTFT: request start → first content chunk. ITL: each gap between successive content chunks
 //    (one sample per chunk gap; the tok/chunk column says how many tokens a chunk carries).
 //    tok/s: completion tokens (from the usage chunk) / the level's wall time.
@@ -23,11 +26,11 @@ import { parseArgs } from 'node:util';
 import { LoadedModel } from '../src/engine/loaded-model.js';
 import { measureIdleConnections, type IdleConnectionsResult } from './load/idle-connections.js';
 import { runRival } from './load/llamacpp.js';
-import { runOmniLevel, type LevelResult, type RequestSpec } from './load/omni-level.js';
+import { poolLevels, runOmniLevel, type LevelResult, type RequestSpec } from './load/omni-level.js';
 import { printReport, resultJson } from './load/report.js';
 import { startServer, type ServerProcess } from './load/server-process.js';
 
-const USAGE = 'usage: npm run bench:load -- --model FILE [--threads 2] [--levels 1,4,16,64] [--tokens 64] ' +
+const USAGE = 'usage: npm run bench:load -- --model FILE [--threads 2] [--levels 1,4,16,64] [--tokens 64] [--passes 3] ' +
   '[--requests 8] [--connections 1000] [--rival-seconds 15] [--serve-arg FLAG]... [--json]';
 const PROMPT = 'The old lighthouse keeper climbed the spiral stairs at dusk, lit the great lamp, ' +
   'and watched the fishing boats come home through the fog.';
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     levels: { type: 'string', default: '1,4,16,64' },
     tokens: { type: 'string', default: '64' },
+    passes: { type: 'string', default: '3' },
     requests: { type: 'string', default: '8' },
     connections: { type: 'string', default: '1000' },
     'rival-seconds': { type: 'string', default: '15' },
@@ -61,6 +65,7 @@ const modelPath = path.resolve(values.model);
 const threads = positive(values.threads, 'threads');
 const levels = values.levels.split(',').map((s) => positive(s.trim(), 'levels'));
 const tokens = positive(values.tokens, 'tokens');
+const passes = positive(values.passes, 'passes');
 const minRequests = positive(values.requests, 'requests');
 const connections = positive(values.connections, 'connections');
 const rivalSeconds = positive(values['rival-seconds'], 'rival-seconds');
@@ -92,8 +97,13 @@ async function firstModelId(server: ServerProcess): Promise<string> {
   return list.data[0].id;
 }
 
-/** Every level, then the idle-connection memory test, against one server process. */
-async function measureOmni(eogIds: readonly number[]): Promise<{ levels: LevelResult[]; idle: IdleConnectionsResult; problems: string[] }> {
+/**
+ * Every level --passes times (levels in turn), then the idle-connection memory test, against
+ * one server process. `passes[p][i]` is level i in pass p; `levels[i]` pools them.
+ */
+async function measureOmni(eogIds: readonly number[]): Promise<{
+  levels: LevelResult[]; passes: LevelResult[][]; idle: IdleConnectionsResult; problems: string[];
+}> {
   const server = await startServer({ modelPath, threads, maxQueue: connections + 100, extraArgs: values['serve-arg'] });
   try {
     progress(`server pid ${server.pid} at ${server.baseUrl}, RSS ${server.rssMb().toFixed(1)} MB after start`);
@@ -104,16 +114,21 @@ async function measureOmni(eogIds: readonly number[]): Promise<{ levels: LevelRe
       logitBias: Object.fromEntries(eogIds.map((id) => [String(id), -100])),
     };
     await runOmniLevel(server.baseUrl, { ...spec, maxTokens: 8 }, 1, 1); // warm-up
-    const results: LevelResult[] = [];
-    for (const c of levels) {
-      const level = await runOmniLevel(server.baseUrl, spec, c, rounds(c));
-      progress(`Omni c=${c}: ${level.tps.toFixed(1)} tok/s, ${level.ok}/${level.requests} requests, ${(level.wallMs / 1000).toFixed(1)} s`);
-      results.push(level);
-      if (server.exited()) throw new Error(`the server exited during c=${c}:\n${server.recentOutput().slice(-20).join('\n')}`);
+    const byPass: LevelResult[][] = [];
+    for (let p = 1; p <= passes; p++) {
+      const pass: LevelResult[] = [];
+      for (const c of levels) {
+        const level = await runOmniLevel(server.baseUrl, spec, c, rounds(c));
+        progress(`pass ${p}/${passes}, Omni c=${c}: ${level.tps.toFixed(1)} tok/s, ${level.ok}/${level.requests} requests, ${(level.wallMs / 1000).toFixed(1)} s`);
+        pass.push(level);
+        if (server.exited()) throw new Error(`the server exited during c=${c}:\n${server.recentOutput().slice(-20).join('\n')}`);
+      }
+      byPass.push(pass);
     }
+    const pooled = levels.map((_, i) => poolLevels(byPass.map((pass) => pass[i])));
     const idle = await measureIdleConnections(server, spec, connections);
     progress(`RSS ${idle.rssIdleMb.toFixed(1)} MB idle, ${idle.rssOpenMb.toFixed(1)} MB with ${connections} connections`);
-    return { levels: results, idle, problems: server.problems() };
+    return { levels: pooled, passes: byPass, idle, problems: server.problems() };
   } finally {
     await server.stop();
   }
@@ -128,7 +143,7 @@ const rival = await runRival({
 }, progress);
 const results = {
   model: path.basename(modelPath), threads, tokens, promptTokens: promptTokens.length,
-  levels: omni.levels, rival, idle: omni.idle, serverProblems: omni.problems,
+  levels: omni.levels, passes: omni.passes, rival, idle: omni.idle, serverProblems: omni.problems,
 };
 printReport(results);
 if (values.json) console.log(JSON.stringify(resultJson(results)));

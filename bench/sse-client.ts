@@ -35,7 +35,14 @@ class Connection {
       port: Number(url.port),
       host: url.hostname,
       noDelay: true,
-      onread: { buffer: Buffer.alloc(64 * 1024), callback: (n, buf) => void this.receiver?.bytes(buf.toString('latin1', 0, n)) },
+      onread: {
+        buffer: Buffer.alloc(64 * 1024),
+        // buf is the Buffer above (typed as Uint8Array); returning false would pause the socket.
+        callback: (n, buf) => {
+          this.receiver?.bytes((buf as Buffer).toString('latin1', 0, n));
+          return true;
+        },
+      },
     });
     this.socket.on('error', (err) => this.receiver?.closed(err));
     this.socket.on('close', () => {

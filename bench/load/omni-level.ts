@@ -97,3 +97,25 @@ export async function runOmniLevel(baseUrl: string, spec: RequestSpec, c: number
   level.tps = level.completionTokens / (level.wallMs / 1000);
   return level;
 }
+
+/** One level's samples from several passes as one result: counts and wall times added, samples joined. */
+export function poolLevels(passes: readonly LevelResult[]): LevelResult {
+  const pooled: LevelResult = {
+    c: passes[0].c, requests: 0, ok: 0, errors: new Map(), short: 0, wallMs: 0,
+    completionTokens: 0, promptTokens: 0, chunks: 0, tps: 0, ttftMs: [], itlMs: [],
+  };
+  for (const l of passes) {
+    pooled.requests += l.requests;
+    pooled.ok += l.ok;
+    for (const [what, n] of l.errors) pooled.errors.set(what, (pooled.errors.get(what) ?? 0) + n);
+    pooled.short += l.short;
+    pooled.wallMs += l.wallMs;
+    pooled.completionTokens += l.completionTokens;
+    pooled.promptTokens += l.promptTokens;
+    pooled.chunks += l.chunks;
+    pooled.ttftMs = pooled.ttftMs.concat(l.ttftMs);
+    pooled.itlMs = pooled.itlMs.concat(l.itlMs);
+  }
+  pooled.tps = pooled.completionTokens / (pooled.wallMs / 1000);
+  return pooled;
+}
