@@ -664,19 +664,33 @@ void test_tile_invariance(uint32_t type, const KernelTable& kt) {
     // ref[j * nr + i]: column j alone, all rows in one call.
     std::vector<float> ref((size_t)kCols * nr);
     for (int j = 0; j < kCols; j++) mk.tile(k, wt.data(), ws, nr, x.data() + xs * j, xs, 1, ref.data() + (size_t)j * nr, 1);
+    // A kernel that takes its activation offsets worked out for the whole call (as matmul does,
+    // kernels.h) gets them for all kCols columns: offsets[b * kCols + j].
+    std::vector<int32_t> offsets;
+    if (mk.tile_offsets) {
+      offsets.resize((size_t)(k / 32) * kCols);
+      act_offset_table(x.data(), xs, kCols, k / 32, mk.act_offset, offsets.data(), kCols);
+    }
     auto check = [&](int i0, int m, int j0, int n, const char* what) {
       const size_t ldo = (size_t)m + 1;
-      std::vector<float> out(ldo * (size_t)n, NAN);
-      mk.tile(k, wt.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n, out.data(), ldo);
-      for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-          const float a = out[(size_t)j * ldo + i], b = ref[(size_t)(j0 + j) * nr + i0 + i];
-          if (memcmp(&a, &b, 4) != 0) {
-            g.fail("k=%lld %s rows %d+%d cols %d+%d: [%d,%d] %.9g vs alone %.9g", (long long)k, what, i0, m, j0, n,
-                   i0 + i, j0 + j, a, b);
-            return;
+      for (const bool precomputed : {false, true}) {
+        if (precomputed && !mk.tile_offsets) break;
+        std::vector<float> out(ldo * (size_t)n, NAN);
+        if (precomputed)
+          mk.tile_offsets(k, wt.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n,
+                          offsets.data() + j0, kCols, out.data(), ldo);
+        else
+          mk.tile(k, wt.data() + ws * (size_t)i0, ws, m, x.data() + xs * (size_t)j0, xs, n, out.data(), ldo);
+        for (int i = 0; i < m; i++)
+          for (int j = 0; j < n; j++) {
+            const float a = out[(size_t)j * ldo + i], b = ref[(size_t)(j0 + j) * nr + i0 + i];
+            if (memcmp(&a, &b, 4) != 0) {
+              g.fail("k=%lld %s%s rows %d+%d cols %d+%d: [%d,%d] %.9g vs alone %.9g", (long long)k, what,
+                     precomputed ? " (offsets worked out once)" : "", i0, m, j0, n, i0 + i, j0 + j, a, b);
+              return;
+            }
           }
-        }
+      }
     };
     for (int n = 1; n <= kCols; n++) check(0, nr, 0, n, "nc");
     for (int n = 1; n <= kCols; n++) check(0, nr, kCols - n, n, "nc");

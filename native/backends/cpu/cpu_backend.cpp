@@ -99,6 +99,24 @@ int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const 
     act_stride[f] = stride;
   }
 
+  // The offset terms of the kernels that take them worked out once (kernels.h); weights with
+  // the same act_offset share one table.
+  std::vector<const int32_t*>& offsets = b->offsets_of;
+  offsets.assign(n_weights, nullptr);
+  if ((int32_t)b->act_offsets.size() < n_weights) b->act_offsets.resize(n_weights);
+  for (int32_t i = 0; i < n_weights; i++) {
+    const MatmulKernel& mk = k.matmul[weights[i]->type];
+    if (!mk.tile_offsets) continue;
+    for (int32_t j = 0; j < i && !offsets[i]; j++)
+      if (offsets[j] && k.matmul[weights[j]->type].act_offset == mk.act_offset) offsets[i] = offsets[j];
+    if (!offsets[i]) {
+      std::vector<int32_t>& table = b->act_offsets[i];
+      if ((int64_t)table.size() < n * (cols / 32)) table.resize(n * (cols / 32));
+      act_offset_table(act[ACT_Q8_32], act_stride[ACT_Q8_32], n, cols / 32, mk.act_offset, table.data(), (size_t)n);
+      offsets[i] = table.data();
+    }
+  }
+
   // Tasks: (weight, block of weight rows, block of activation rows).
   struct Task { int32_t w; int64_t r0, nr, c0, nc; };
   std::vector<Task> tasks;
@@ -126,8 +144,12 @@ int matmul(omni_backend* b, const float* x, int64_t n, int32_t n_weights, const 
     const size_t w_stride = row_bytes(w.type, w.cols);
     const uint8_t* wp = static_cast<const uint8_t*>(w.data) + task.r0 * w_stride;
     const uint8_t* xp = static_cast<const uint8_t*>(act[mk.act]) + task.c0 * act_stride[mk.act];
-    mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], (int)task.nc,
-            outs[task.w] + task.c0 * w.rows + task.r0, w.rows);
+    float* out = outs[task.w] + task.c0 * w.rows + task.r0;
+    if (offsets[task.w])
+      mk.tile_offsets(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], (int)task.nc,
+                      offsets[task.w] + task.c0, (size_t)n, out, w.rows);
+    else
+      mk.tile(w.cols, wp, w_stride, (int)task.nr, xp, act_stride[mk.act], (int)task.nc, out, w.rows);
   });
   return 0;
 }
@@ -178,10 +200,11 @@ int add(omni_backend* b, float* y, const float* x, int64_t count) {
 }
 
 int silu_mul(omni_backend* b, float* gate, const float* up, int64_t count) {
-  if (count < 65536) {
+  // Each value costs an exp: from about ten rows of a feed-forward layer on, splitting pays.
+  if (count < 16384) {
     b->k->silu_mul_f32(gate, up, count);
   } else {
-    parallel_chunks(b, count, 16384, [&](int64_t i0, int64_t i1, int) { b->k->silu_mul_f32(gate + i0, up + i0, i1 - i0); });
+    parallel_chunks(b, count, 4096, [&](int64_t i0, int64_t i1, int) { b->k->silu_mul_f32(gate + i0, up + i0, i1 - i0); });
   }
   return 0;
 }

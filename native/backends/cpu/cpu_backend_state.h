@@ -32,6 +32,8 @@ struct omni_backend {
   std::string description;
   std::string error;
   std::vector<uint8_t> act[omni::cpu::ACT_FORMAT_COUNT];  // quantized activations, per format
+  std::vector<std::vector<int32_t>> act_offsets;           // a matmul's offset tables (kernels.h)
+  std::vector<const int32_t*> offsets_of;                  // per weight of a matmul: its table or null
   std::vector<std::vector<float>> scratch;                // per thread
   std::vector<float> attn_kv;                             // attention: K and V rows as f32
   RopeAngles rope;

@@ -45,10 +45,34 @@ using TileFn = void (*)(int64_t k, const void* w, size_t w_stride, int nr,
 constexpr int kRowGroup = 16;
 using RepackFn = void (*)(int64_t k, const void* src, size_t src_stride, int64_t rows, void* dst, size_t dst_stride);
 
+// Kernels that read signed quants as unsigned bytes u = q + act_offset (vpdpbusd wants one
+// operand unsigned) add -act_offset * sum(x) per activation block to each dot product. Their
+// tile works those terms out for its own columns on every call; tile_offsets takes them
+// worked out once for every tile of a matmul (16 columns x 18 blocks of them per 64-row tile
+// of a 16-row decode step cost ~3% of the step):
+//   offsets[b * offsets_stride + j] = -act_offset * sum of block b of activation row j.
+using OffsetTileFn = void (*)(int64_t k, const void* w, size_t w_stride, int nr, const void* x, size_t x_stride,
+                              int nc, const int32_t* offsets, size_t offsets_stride, float* out, size_t ldo);
+
+// Works out those terms for activation rows j < nc (ACT_Q8_32, x_stride bytes apart, nb blocks
+// each) into offsets[b * stride + j]. Internal linkage, so that every unit compiles its own
+// copy with its own ISA flags (see the top of this file).
+namespace {
+inline void act_offset_table(const void* x, size_t x_stride, int64_t nc, int64_t nb, int32_t act_offset,
+                             int32_t* offsets, size_t stride) {
+  for (int64_t j = 0; j < nc; j++) {
+    const act_q8_32* a = (const act_q8_32*)((const char*)x + j * x_stride);
+    for (int64_t b = 0; b < nb; b++) offsets[b * stride + j] = -act_offset * a[b].sum;
+  }
+}
+}  // namespace
+
 struct MatmulKernel {
   ActFormat act;
   TileFn tile;                // nullptr when the type is not supported
   RepackFn repack = nullptr;  // nullptr: the tile reads rows as the file stores them
+  int32_t act_offset = 0;     // not 0: tile_offsets is set (its act is ACT_Q8_32)
+  OffsetTileFn tile_offsets = nullptr;
 };
 
 // Rows a repacked weight takes room for (rows rounded up to whole groups).

@@ -39,11 +39,11 @@ const KernelTable& kernels_avx512() {
     KernelTable t = scalar_table("avx512");
     t.quantize_act[ACT_Q8_32] = quantize_act_q8_32_avx512;
     t.quantize_act[ACT_Q8_256] = quantize_act_q8_256_avx512;
-    t.matmul[TYPE_Q8_0] = {ACT_Q8_32, Q32Packed<W_q8_0>::tile, Q32Packed<W_q8_0>::repack};
-    t.matmul[TYPE_Q4_0] = {ACT_Q8_32, Q32Packed<W_q4_0>::tile, Q32Packed<W_q4_0>::repack};
-    t.matmul[TYPE_Q4_1] = {ACT_Q8_32, Q32Packed<W_q4_1>::tile, Q32Packed<W_q4_1>::repack};
-    t.matmul[TYPE_Q5_0] = {ACT_Q8_32, Q32Packed<W_q5_0>::tile, Q32Packed<W_q5_0>::repack};
-    t.matmul[TYPE_Q5_1] = {ACT_Q8_32, Q32Packed<W_q5_1>::tile, Q32Packed<W_q5_1>::repack};
+    t.matmul[TYPE_Q8_0] = q32_kernel<W_q8_0>();
+    t.matmul[TYPE_Q4_0] = q32_kernel<W_q4_0>();
+    t.matmul[TYPE_Q4_1] = q32_kernel<W_q4_1>();
+    t.matmul[TYPE_Q5_0] = q32_kernel<W_q5_0>();
+    t.matmul[TYPE_Q5_1] = q32_kernel<W_q5_1>();
     t.matmul[TYPE_Q4_K].tile = KRows16<4>::tile;
     t.matmul[TYPE_Q5_K].tile = KRows16<5>::tile;
     t.matmul[TYPE_Q6_K].tile = KRows16<6>::tile;
