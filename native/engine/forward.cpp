@@ -46,7 +46,7 @@ void Forward::ensure_capacity(size_t n, size_t n_logits) {
     out_rows_ = be_.alloc_floats(n * hp_.n_embd);
     capacity_ = n;
   }
-  if (n_logits > logit_capacity_) {
+  if (n_logits > logit_capacity_ && !be_.ops().host_memory) {  // else the logits go to the caller's buffer
     be_.free(logits_);
     logits_ = be_.alloc_floats(n_logits * hp_.n_vocab);
     logit_capacity_ = n_logits;
@@ -77,8 +77,10 @@ void Forward::run(const ForwardBatch& batch, float* logits, float* hidden) {
   if (n_out == 0) return;
   be_.check(ops.gather_rows(b, x_, batch.logit_rows.data(), n_out, hp_.n_embd, out_rows_), "gather_rows");
   const omni_weight* output = &w.output;
-  be_.check(ops.matmul(b, out_rows_, n_out, 1, &output, &logits_), "matmul");
-  be_.check(ops.to_host(b, logits, logits_, sizeof(float) * n_out * hp_.n_vocab), "to_host");
+  // 16 rows of a 49,152-token vocabulary are 3 MB: a backend on host memory writes them in place.
+  float* dest = ops.host_memory ? logits : logits_;
+  be_.check(ops.matmul(b, out_rows_, n_out, 1, &output, &dest), "matmul");
+  if (dest != logits) be_.check(ops.to_host(b, logits, logits_, sizeof(float) * n_out * hp_.n_vocab), "to_host");
 }
 
 void Forward::attention_block(const LayerWeights& L, int32_t layer, const ForwardBatch& batch) {

@@ -271,7 +271,7 @@ void begin_pass(omni_backend* b) { b->pool->begin_pass(); }
 void end_pass(omni_backend* b) { b->pool->end_pass(); }
 
 const omni_backend_vtable kCpuBackend = {
-    OMNI_BACKEND_ABI_VERSION, "cpu", init, shutdown, describe, last_error, alloc, free_, upload_weight,
+    OMNI_BACKEND_ABI_VERSION, "cpu", /*host_memory=*/1, init, shutdown, describe, last_error, alloc, free_, upload_weight,
     matmul, gather_rows, to_host, get_rows, rmsnorm, add_bias, add, silu_mul, rope, kv_store, attention,
     begin_pass, end_pass,
 };

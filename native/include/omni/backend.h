@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define OMNI_BACKEND_ABI_VERSION 4
+#define OMNI_BACKEND_ABI_VERSION 5
 
 typedef struct omni_backend omni_backend; /* one instance: a device plus its worker threads */
 
@@ -94,6 +94,9 @@ typedef struct omni_kv_store_args {
 typedef struct omni_backend_vtable {
   uint32_t abi_version; /* OMNI_BACKEND_ABI_VERSION */
   const char* name;     /* "cpu", "cuda", ... */
+  /* Non-zero when the backend's memory is host memory (the CPU): an op may then write its
+   * output straight into a host buffer, and the engine skips to_host for the logits. */
+  int32_t host_memory;
 
   omni_backend* (*init)(const omni_backend_options* options, char* error, size_t error_size);
   void (*shutdown)(omni_backend* b);
