@@ -16,6 +16,8 @@ export interface RivalOptions {
   rounds: (c: number) => number;
   threadCounts: number[];
   maxSeconds: number;
+  /** Waits once the model is loaded, as the server is left to settle before it is measured. */
+  settle: () => Promise<unknown>;
 }
 
 export interface RivalFigure {
@@ -67,6 +69,7 @@ async function runLevel(model: LlamaModel, options: RivalOptions, c: number, thr
 export async function runRival(options: RivalOptions, progress: (line: string) => void): Promise<Map<number, RivalFigure>> {
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never' });
   const model = await llama.loadModel({ modelPath: options.modelPath });
+  await options.settle();
   const best = new Map<number, RivalFigure>();
   try {
     for (const threads of options.threadCounts) {

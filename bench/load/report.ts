@@ -9,6 +9,8 @@ export interface Results {
   threads: number;
   tokens: number;
   promptTokens: number;
+  /** How long the server (and node-llama-cpp's model) sat idle after loading, before measuring. */
+  settleSeconds: number;
   /** Each level with its passes' samples pooled. */
   levels: LevelResult[];
   /** passes[p]: the levels as pass p measured them. */
@@ -115,7 +117,8 @@ function countBy(items: string[]): Map<string, number> {
 }
 
 export function printReport(r: Results): void {
-  console.log(`\n${r.model}, ${r.threads} thread(s), prompt ${r.promptTokens} tokens, ${r.tokens} tokens per request, greedy, EOG banned`);
+  console.log(`\n${r.model}, ${r.threads} thread(s), prompt ${r.promptTokens} tokens, ${r.tokens} tokens per request, greedy, EOG banned, ` +
+    `measured after ${r.settleSeconds} s of settling`);
   console.log(tableLine(COLUMNS.map(([name]) => name)));
   for (const l of r.levels) console.log(levelRow(l, r.rival.get(l.c)));
   console.log('(tok/s: all completion tokens of the level / its wall time; ITL: gaps between SSE content chunks, ' +
@@ -150,6 +153,7 @@ export function resultJson(r: Results): object {
     threads: r.threads,
     tokens: r.tokens,
     prompt_tokens: r.promptTokens,
+    settle_s: r.settleSeconds,
     levels: r.levels.map((l) => ({
       c: l.c,
       omni_tps: round1(l.tps),
