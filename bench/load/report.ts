@@ -118,7 +118,7 @@ function countBy(items: string[]): Map<string, number> {
 
 export function printReport(r: Results): void {
   console.log(`\n${r.model}, ${r.threads} thread(s), prompt ${r.promptTokens} tokens, ${r.tokens} tokens per request, greedy, EOG banned, ` +
-    `measured after ${r.settleSeconds} s of settling`);
+    (r.settleSeconds > 0 ? `measured after ${r.settleSeconds} s of settling` : 'measured at once after loading'));
   console.log(tableLine(COLUMNS.map(([name]) => name)));
   for (const l of r.levels) console.log(levelRow(l, r.rival.get(l.c)));
   console.log('(tok/s: all completion tokens of the level / its wall time; ITL: gaps between SSE content chunks, ' +
