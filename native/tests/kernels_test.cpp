@@ -709,7 +709,9 @@ void test_tile_invariance(uint32_t type, const KernelTable& kt) {
 
 // scores_f16 / mix_f16 against double references: cached rows scattered in a pool (read
 // through offsets, in shuffled order), every group size up to 9 and head sizes on and off the
-// 16-value vector width.
+// 16-value vector width. mix_f16 adds to what out holds (here a value per row and column); and
+// both give exactly the same numbers when the rows come in pieces of a multiple of 4 (decode
+// attention reads a token's rows either way).
 void test_decode_attention(const KernelTable& kt) {
   Group g(std::string("decode attention ") + kt.isa);
   std::mt19937 rng(501);
@@ -725,7 +727,9 @@ void test_decode_attention(const KernelTable& kt) {
         for (int p = 0; p < n; p++) offsets[(size_t)p] = (int64_t)((p * 37 + 11) % (n + 3)) * row + hd;
         const int64_t ld = n + 5;
         std::vector<float> q((size_t)(nq * hd)), w((size_t)(nq * ld)), s((size_t)(nq * ld), 777.0f);
-        std::vector<float> out((size_t)(nq * hd + 1), 777.0f);
+        std::vector<float> out((size_t)(nq * hd + 1), 777.0f), start((size_t)(nq * hd));
+        for (auto& x : start) x = nd(rng);
+        std::copy(start.begin(), start.end(), out.begin());
         for (auto& x : q) x = nd(rng);
         for (auto& x : w) x = std::fabs(nd(rng));
         const uint16_t* base = pool.data();
@@ -747,7 +751,7 @@ void test_decode_attention(const KernelTable& kt) {
           }
           if (!bad && s[(size_t)(r * ld + n)] != 777.0f) { g.fail("scores_f16 wrote past n (nq=%d n=%d)", nq, n); bad = true; }
           for (int64_t d = 0; d < hd && !bad; d++) {
-            double ref = 0, mag = 0;
+            double ref = start[(size_t)(r * hd + d)], mag = std::fabs(ref);
             for (int p = 0; p < n; p++) {
               const double x = (double)w[(size_t)(r * ld + p)] * fp16_to_fp32(base[offsets[(size_t)p] + d]);
               ref += x;
@@ -760,6 +764,21 @@ void test_decode_attention(const KernelTable& kt) {
           }
         }
         if (!bad && out[(size_t)(nq * hd)] != 777.0f) g.fail("mix_f16 wrote past its rows (hd=%lld nq=%d)", (long long)hd, nq);
+        // The same rows in pieces of 8 and 4 (then what is left).
+        std::vector<float> s2((size_t)(nq * ld), 777.0f), out2(start);
+        for (int p0 = 0, piece = 8; p0 < n; p0 += piece, piece = 12 - piece) {
+          const int m = std::min(piece, n - p0);
+          kt.scores_f16(q.data(), nq, hd, base, offsets.data() + p0, m, s2.data() + p0, ld);
+          kt.mix_f16(w.data() + p0, ld, nq, hd, base, offsets.data() + p0, m, out2.data());
+        }
+        for (int r = 0; r < nq && !bad; r++)
+          for (int p = 0; p < n && !bad; p++)
+            if (s2[(size_t)(r * ld + p)] != s[(size_t)(r * ld + p)]) {
+              g.fail("scores_f16 in pieces differs: hd=%lld nq=%d n=%d r=%d p=%d", (long long)hd, nq, n, r, p);
+              bad = true;
+            }
+        if (!bad && !std::equal(out2.begin(), out2.end(), out.begin()))
+          g.fail("mix_f16 in pieces differs: hd=%lld nq=%d n=%d", (long long)hd, nq, n);
       }
   for (int64_t n : {1, 5, 16, 17, 100, 1000}) {
     std::vector<float> s((size_t)n + 1), orig;

@@ -174,8 +174,11 @@ int main() {
     c.expect_eq(kv.reuse_prefix(3, concat(a, {0})), 4, "a's first block is still found, its second is not");
     kv.free(3);  // a0 becomes the most recently released
     feed(c, kv, 4, range(60, 5));
-    c.expect_eq(block_of(kv, 4, 0), b1, "next evicted: b's last block");
-    c.expect_eq(block_of(kv, 4, 1), b0, "then b's first block");
+    // Evicted b1 then b0 (b's last block first), but blocks taken in one reservation go into
+    // the table in ascending order, so that they lie one after another in the pool.
+    c.expect_eq(b0 < b1, 1, "b's blocks were taken in ascending order");
+    c.expect_eq(block_of(kv, 4, 0), b0, "next evicted: b's two blocks, the lower first in the table");
+    c.expect_eq(block_of(kv, 4, 1), b1, "then the higher");
     c.expect_eq(kv.reuse_prefix(5, concat(b, {0})), 0, "an evicted prefix is no longer found");
     c.expect_eq(kv.reuse_prefix(6, concat(a, {0})), 4, "a0, released last, survived");
     c.expect_eq(block_of(kv, 6, 0), a0, "and is the block attached");

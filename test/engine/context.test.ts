@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createContext, loadModel, type NativeContext, type StepEntry } from '../../src/engine/native.js';
 import { stories260K } from '../helpers/paths.js';
+import { generatedModel } from '../helpers/test-models.js';
 
 const model = await loadModel(stories260K());
 const V = model.info().hparams!.nVocab;
@@ -135,6 +136,27 @@ test('generated tokens fed again the decode way (after preemption) reproduce the
     assertIdentical(again.logits!.subarray(row * V, (row + 1) * V), logits, `generated token ${i}, recomputed`);
   });
   ctx.dispose();
+});
+
+test('a generated token gets the same numbers whether its blocks follow one another in the pool or lie apart', async () => {
+  // Decode attention reads blocks that follow one another block by block, all heads at once,
+  // and scattered blocks head by head (a head size of 64 here, as in real models).
+  const tiny = await loadModel(await generatedModel('tiny', 'f32'));
+  const ctx = createContext(tiny, { threads: 2, kvTokens: 1024, prefixCache: false });
+  const prompt = Array.from({ length: 150 }, (_, i) => 1000 + ((i * 37) % 5000));
+  const next = 4242;
+  // Sequence 0 takes its ten blocks in one step: one after another.
+  await ctx.step([{ seq: 0, tokens: prompt, pos: 0 }]);
+  const [together] = await ctx.step([{ seq: 0, tokens: [next], pos: prompt.length, logits: 'last' }]);
+  // Sequence 1 gets the same prompt a block at a time, each followed by a block of sequence 2.
+  for (let pos = 0; pos < prompt.length; pos += 16) {
+    await ctx.step([{ seq: 1, tokens: prompt.slice(pos, pos + 16), pos }]);
+    await ctx.step([{ seq: 2, tokens: prompt.slice(0, 16), pos }]);
+  }
+  const [apart] = await ctx.step([{ seq: 1, tokens: [next], pos: prompt.length, logits: 'last' }]);
+  assertIdentical(apart.logits!, together.logits!, 'the token after scattered blocks');
+  ctx.dispose();
+  tiny.dispose();
 });
 
 test('a fork continues exactly like its parent, and truncation rewinds', async () => {

@@ -91,7 +91,9 @@ struct KernelTable {
   // Decode attention against the f16 KV cache, for the nq query rows (hd values each,
   // contiguous) that share one KV head; cached row p (of n) starts at base + offsets[p]:
   //   scores_f16: s[r * ld + p] = dot(q row r, cached row p)
-  //   mix_f16:    out[r * hd + d] = sum over p of w[r * ld + p] * cached row p [d]
+  //   mix_f16:    out[r * hd + d] += sum over p of w[r * ld + p] * cached row p [d]
+  // (mix_f16 adds to what out holds, so a caller can sweep the rows in pieces: the sum then
+  // rounds exactly as in one call.)
   void (*scores_f16)(const float* q, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets, int n,
                      float* s, int64_t ld);
   void (*mix_f16)(const float* w, int64_t ld, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets,

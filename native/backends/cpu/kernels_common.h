@@ -329,7 +329,6 @@ void scores_f16_rowwise(const float* q, int nq, int64_t hd, const uint16_t* base
 template <void (*Axpy)(float, const uint16_t*, float*, int64_t)>
 void mix_f16_rowwise(const float* w, int64_t ld, int nq, int64_t hd, const uint16_t* base, const int64_t* offsets,
                      int n, float* out) {
-  std::fill(out, out + nq * hd, 0.0f);
   for (int p = 0; p < n; p++)
     for (int r = 0; r < nq; r++) Axpy(w[r * ld + p], base + offsets[p], out + r * hd, hd);
 }
