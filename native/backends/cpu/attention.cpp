@@ -264,20 +264,36 @@ int attention(omni_backend* b, const omni_attention_args* a) {
     kv_floats += 2 * padded_positions(n_pos) * a->n_kv_heads * a->head_dim;
     t = e;
   }
+  // Tasks: (run, token block, kv head), then single tokens by KV head or whole.
+  struct Task { int32_t run, t0, nt, head; };  // run -1: a single token; head: a kv head, or -1: all
+  std::vector<Task> tasks;
+  for (int32_t r = 0; r < (int32_t)runs.size(); r++)
+    for (int32_t t = 0; t < runs[r].n_tok; t += kBlockTokens)
+      for (int32_t h = 0; h < a->n_kv_heads; h++)
+        tasks.push_back({r, runs[r].t0 + t, std::min(kBlockTokens, runs[r].n_tok - t), h});
+  for (int32_t t : singles) {
+    if (blocks_in_sequence(*a, t)) tasks.push_back({-1, t, 1, -1});
+    else for (int32_t h = 0; h < a->n_kv_heads; h++) tasks.push_back({-1, t, 1, h});
+  }
+  const KernelTable& k = *b->k;
+  auto run_task = [&](const Task& task, int thread) {
+    if (task.run < 0) {
+      if (task.head < 0) attend_token(k, *a, task.t0, b->scratch[thread]);
+      else attend_group(k, *a, task.t0, task.head, b->scratch[thread]);
+    } else {
+      const AttnRun& run = runs[task.run];
+      attend_block(k, *a, run, b->attn_kv.data() + run.kv_off, task.t0, task.nt, task.head, b->scratch[thread]);
+    }
+  };
   if (runs.empty()) {
     int64_t work = 0;  // query-position pairs
     for (int32_t t = 0; t < a->n_tokens; t++) work += (int64_t)a->n_past[t] * a->n_heads;
     // A short decode step is cheaper to run here than to hand out.
     if (work < 4096) {
-      for (int32_t t = 0; t < a->n_tokens; t++) {
-        if (blocks_in_sequence(*a, t)) attend_token(*b->k, *a, t, b->scratch[0]);
-        else for (int32_t h = 0; h < a->n_kv_heads; h++) attend_group(*b->k, *a, t, h, b->scratch[0]);
-      }
+      for (const Task& task : tasks) run_task(task, 0);
       return 0;
     }
-  }
-  const KernelTable& k = *b->k;
-  if (!runs.empty()) {
+  } else {
     if ((int64_t)b->attn_kv.size() < kv_floats) b->attn_kv.resize(kv_floats);
     constexpr int32_t kConvertPositions = 64;
     std::vector<std::pair<int32_t, int32_t>> conv;  // (run, first position)
@@ -291,27 +307,7 @@ int attention(omni_backend* b, const omni_attention_args* a) {
                  b->attn_kv.data() + run.kv_off, tmp.data());
     });
   }
-  // Tasks: (run, token block, kv head), then single tokens by KV head or whole.
-  struct Task { int32_t run, t0, nt, head; };  // run -1: a single token; head: a kv head, or -1: all
-  std::vector<Task> tasks;
-  for (int32_t r = 0; r < (int32_t)runs.size(); r++)
-    for (int32_t t = 0; t < runs[r].n_tok; t += kBlockTokens)
-      for (int32_t h = 0; h < a->n_kv_heads; h++)
-        tasks.push_back({r, runs[r].t0 + t, std::min(kBlockTokens, runs[r].n_tok - t), h});
-  for (int32_t t : singles) {
-    if (blocks_in_sequence(*a, t)) tasks.push_back({-1, t, 1, -1});
-    else for (int32_t h = 0; h < a->n_kv_heads; h++) tasks.push_back({-1, t, 1, h});
-  }
-  b->pool->parallel_for((int64_t)tasks.size(), [&](int64_t i, int thread) {
-    const Task& task = tasks[i];
-    if (task.run < 0) {
-      if (task.head < 0) attend_token(k, *a, task.t0, b->scratch[thread]);
-      else attend_group(k, *a, task.t0, task.head, b->scratch[thread]);
-    } else {
-      const AttnRun& run = runs[task.run];
-      attend_block(k, *a, run, b->attn_kv.data() + run.kv_off, task.t0, task.nt, task.head, b->scratch[thread]);
-    }
-  });
+  b->pool->parallel_for((int64_t)tasks.size(), [&](int64_t i, int thread) { run_task(tasks[i], thread); });
   return 0;
 }
 
